@@ -1,0 +1,110 @@
+//! The byte layout of a stored record: the only place that knows it.
+//!
+//! ```text
+//! [version: u8 = 1][postcard(RecordV1)]
+//! ```
+//!
+//! The id and region are not in the value: the key and the table carry them. Decoding is
+//! fallible everywhere: an unknown version, a postcard error, trailing bytes or an out-of-range
+//! value is [`Error::Corrupted`], never a panic.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::id::{OrgId, Region};
+use crate::model::{from_micros, to_micros, FeatureToggle, Organization};
+
+/// The record layout version written by this build.
+pub(crate) const RECORD_VERSION: u8 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct RecordV1 {
+    display_name: String,
+    external_id: Option<String>,
+    slug: Option<String>,
+    logo_url: Option<String>,
+    metadata: Vec<(String, String)>,
+    settings: Vec<(String, bool)>,
+    create_time_us: i64,
+    update_time_us: i64,
+}
+
+#[derive(Serialize)]
+struct RecordV1Ref<'a> {
+    display_name: &'a str,
+    external_id: Option<&'a str>,
+    slug: Option<&'a str>,
+    logo_url: Option<&'a str>,
+    metadata: Vec<(&'a str, &'a str)>,
+    settings: Vec<(&'a str, bool)>,
+    create_time_us: i64,
+    update_time_us: i64,
+}
+
+/// Encodes the caller-controlled fields and timestamps of `org`.
+pub(crate) fn encode(org: &Organization) -> Vec<u8> {
+    let r = RecordV1Ref {
+        display_name: &org.display_name,
+        external_id: org.external_id.as_deref(),
+        slug: org.slug.as_deref(),
+        logo_url: org.logo_url.as_deref(),
+        metadata: org
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+        settings: org
+            .settings
+            .iter()
+            .map(|t| (t.name.as_str(), t.enabled))
+            .collect(),
+        create_time_us: to_micros(org.create_time),
+        update_time_us: to_micros(org.update_time),
+    };
+    let mut out = vec![RECORD_VERSION];
+    // Serializing plain strings, integers and sequences into a Vec cannot fail.
+    match postcard::to_extend(&r, out) {
+        Ok(v) => out = v,
+        Err(e) => unreachable!("postcard into a Vec failed: {e}"),
+    }
+    out
+}
+
+/// Decodes a stored value for the record `id` in `region`.
+pub(crate) fn decode(id: OrgId, region: Region, bytes: &[u8]) -> Result<Organization> {
+    let corrupt = |what: &str| Error::corrupted(format!("record {id}: {what}"));
+    let (&version, body) = bytes.split_first().ok_or_else(|| corrupt("empty value"))?;
+    if version != RECORD_VERSION {
+        return Err(corrupt(&format!("unknown record version {version}")));
+    }
+    let (r, rest): (RecordV1, &[u8]) =
+        postcard::take_from_bytes(body).map_err(|e| corrupt(&format!("undecodable: {e}")))?;
+    if !rest.is_empty() {
+        return Err(corrupt(&format!("{} trailing bytes", rest.len())));
+    }
+    let create_time = from_micros(r.create_time_us).ok_or_else(|| corrupt("bad create_time"))?;
+    let update_time = from_micros(r.update_time_us).ok_or_else(|| corrupt("bad update_time"))?;
+    let metadata_len = r.metadata.len();
+    let metadata: BTreeMap<String, String> = r.metadata.into_iter().collect();
+    if metadata.len() != metadata_len {
+        return Err(corrupt("duplicate metadata key"));
+    }
+    Ok(Organization {
+        id,
+        create_time,
+        update_time,
+        display_name: r.display_name,
+        region_code: region,
+        external_id: r.external_id,
+        metadata,
+        settings: r
+            .settings
+            .into_iter()
+            .map(|(name, enabled)| FeatureToggle { name, enabled })
+            .collect(),
+        slug: r.slug,
+        logo_url: r.logo_url,
+    })
+}

@@ -1,0 +1,706 @@
+//! The redb engine: the only module that names redb. It owns the schema (table names, format
+//! version), key encoding, the mapping of redb errors, and the operations on tables.
+//!
+//! Everything engine-independent (validation, update semantics, id choice, record bytes, page
+//! tokens, error codes) is called from here but lives elsewhere, so a second engine would
+//! reuse it and replace only this file.
+//!
+//! # Schema (format version 1)
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `orgstore/meta` | `b"format_version"`, `b"last_assigned_id"` | u32 LE; 16-byte ULID BE |
+//! | `{us,eu}/orgs/v1` | id key | record bytes ([`crate::codec`]) |
+//! | `{us,eu}/by_external_id/v1` | external id, UTF-8 | id key |
+//! | `{us,eu}/by_slug/v1` | slug, ASCII | id key |
+//!
+//! An *id key* is `[suffix length: u8][suffix bytes]`, the suffix being the id without `org_`;
+//! bytewise order of id keys is the order of [`OrgId`]. Every key and value is `&[u8]`, so a
+//! damaged byte can only ever surface as [`Error::Corrupted`], not as a panic inside redb's
+//! UTF-8 decoding.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use time::OffsetDateTime;
+
+use crate::codec;
+use crate::error::{Error, LookupKey, Result, StorageError, UniqueField};
+use crate::id::{next_ulid, OrgId, Region};
+use crate::list::{self, Fetched, ListRequest, Page, Scan};
+use crate::model::{from_micros, to_micros, Organization};
+use crate::request::{NewOrganization, OrganizationUpdate};
+use crate::validate;
+
+/// The on-disk format version this build writes and reads.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+const META: Def = TableDefinition::new("orgstore/meta");
+const ORGS: [Def; 2] = [
+    TableDefinition::new("us/orgs/v1"),
+    TableDefinition::new("eu/orgs/v1"),
+];
+const BY_EXTERNAL_ID: [Def; 2] = [
+    TableDefinition::new("us/by_external_id/v1"),
+    TableDefinition::new("eu/by_external_id/v1"),
+];
+const BY_SLUG: [Def; 2] = [
+    TableDefinition::new("us/by_slug/v1"),
+    TableDefinition::new("eu/by_slug/v1"),
+];
+
+const META_FORMAT_VERSION: &[u8] = b"format_version";
+const META_LAST_ID: &[u8] = b"last_assigned_id";
+
+/// A unique secondary index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Index {
+    ExternalId,
+    Slug,
+}
+
+impl Index {
+    fn def(self, region: Region) -> Def {
+        match self {
+            Index::ExternalId => BY_EXTERNAL_ID[region.index()],
+            Index::Slug => BY_SLUG[region.index()],
+        }
+    }
+
+    fn field(self) -> UniqueField {
+        match self {
+            Index::ExternalId => UniqueField::ExternalId,
+            Index::Slug => UniqueField::Slug,
+        }
+    }
+
+    fn value(self, org: &Organization) -> Option<&str> {
+        match self {
+            Index::ExternalId => org.external_id.as_deref(),
+            Index::Slug => org.slug.as_deref(),
+        }
+    }
+
+    const ALL: [Index; 2] = [Index::ExternalId, Index::Slug];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// Converts any redb error into ours; the crate-private replacement for a public `From`.
+pub(crate) trait StorageResultExt<T> {
+    fn storage(self) -> Result<T>;
+}
+
+impl<T, E: Into<redb::Error>> StorageResultExt<T> for std::result::Result<T, E> {
+    fn storage(self) -> Result<T> {
+        self.map_err(|e| map_error(e.into()))
+    }
+}
+
+fn map_error(e: redb::Error) -> Error {
+    match e {
+        redb::Error::Corrupted(detail) => Error::Corrupted { detail },
+        redb::Error::DatabaseAlreadyOpen => {
+            Error::precondition("the store file is already open (in this or another process)")
+        }
+        redb::Error::UpgradeRequired(v) => Error::UnsupportedFormat {
+            found: u32::from(v),
+            supported: FORMAT_VERSION,
+        },
+        other => Error::Storage(StorageError::new(other.to_string(), Some(Box::new(other)))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+fn id_key(id: &OrgId) -> Vec<u8> {
+    let s = id.suffix().as_bytes();
+    let mut k = Vec::with_capacity(1 + s.len());
+    k.push(s.len() as u8);
+    k.extend_from_slice(s);
+    k
+}
+
+fn decode_id_key(key: &[u8]) -> Result<OrgId> {
+    let bad = || Error::corrupted(format!("malformed id key {key:02x?}"));
+    let (&len, suffix) = key.split_first().ok_or_else(bad)?;
+    if usize::from(len) != suffix.len() {
+        return Err(bad());
+    }
+    let text = std::str::from_utf8(suffix).map_err(|_| bad())?;
+    OrgId::from_suffix(text).map_err(|_| bad())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening
+
+/// How to open the database.
+pub(crate) struct OpenOptions {
+    pub cache_size: usize,
+    pub verify_on_open: bool,
+    pub multi_process: bool,
+}
+
+/// An open redb database holding an OrgStore.
+pub(crate) struct Engine {
+    db: redb::Database,
+}
+
+impl Engine {
+    pub(crate) fn open(path: &Path, options: &OpenOptions) -> Result<Engine> {
+        let db = builder(options).create(path).storage()?;
+        Engine::init(db)
+    }
+
+    pub(crate) fn in_memory(options: &OpenOptions) -> Result<Engine> {
+        let db = builder(options)
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .storage()?;
+        Engine::init(db)
+    }
+
+    /// Checks the format version, creating every table on a new file.
+    fn init(db: redb::Database) -> Result<Engine> {
+        let engine = Engine { db };
+        let read = engine.db.begin_read().storage()?;
+        let ready = match read.open_table(META) {
+            Ok(meta) => {
+                check_version(meta.get(META_FORMAT_VERSION).storage()?.as_ref())?;
+                true
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => false,
+            Err(e) => return Err(e).storage(),
+        };
+        drop(read);
+        if !ready {
+            let w = engine.db.begin_write().storage()?;
+            // Another process may have initialised the file meanwhile (multi-process mode).
+            let existing: Vec<String> = w
+                .list_tables()
+                .storage()?
+                .map(|t| redb::TableHandle::name(&t).to_owned())
+                .collect();
+            if existing.iter().any(|n| n == META.name_str()) {
+                let meta = w.open_table(META).storage()?;
+                check_version(meta.get(META_FORMAT_VERSION).storage()?.as_ref())?;
+            } else if !existing.is_empty() {
+                return Err(Error::precondition(format!(
+                    "the file holds tables that are not OrgStore's ({})",
+                    existing.join(", ")
+                )));
+            } else {
+                let mut meta = w.open_table(META).storage()?;
+                meta.insert(META_FORMAT_VERSION, &FORMAT_VERSION.to_le_bytes()[..])
+                    .storage()?;
+            }
+            for region in Region::ALL {
+                w.open_table(ORGS[region.index()]).storage()?;
+                for index in Index::ALL {
+                    w.open_table(index.def(region)).storage()?;
+                }
+            }
+            w.commit().storage()?;
+        }
+        Ok(engine)
+    }
+
+    pub(crate) fn begin_read(&self) -> Result<redb::ReadTransaction> {
+        self.db.begin_read().storage()
+    }
+
+    pub(crate) fn begin_write(&self, durable: bool) -> Result<redb::WriteTransaction> {
+        let mut w = self.db.begin_write().storage()?;
+        if !durable {
+            w.set_durability(redb::Durability::None)
+                .map_err(|e| Error::precondition(e.to_string()))?;
+        }
+        Ok(w)
+    }
+
+    /// Verifies every checksum, repairing what redb can; `Ok(true)` when the file was intact.
+    pub(crate) fn check_integrity(&mut self) -> Result<bool> {
+        self.db.check_integrity().storage()
+    }
+
+    /// Compacts the file; `Ok(true)` if anything was reclaimed.
+    pub(crate) fn compact(&mut self) -> Result<bool> {
+        self.db.compact().storage()
+    }
+}
+
+trait NameStr {
+    fn name_str(&self) -> &str;
+}
+
+impl NameStr for Def {
+    fn name_str(&self) -> &str {
+        redb::TableHandle::name(self)
+    }
+}
+
+fn builder(options: &OpenOptions) -> redb::Builder {
+    let mut b = redb::Builder::new();
+    b.set_cache_size(options.cache_size);
+    b.set_check_integrity_on_open(options.verify_on_open);
+    if options.multi_process {
+        b.set_concurrency_mode(redb::ConcurrencyMode::MultiWriter);
+    }
+    b
+}
+
+fn check_version(stored: Option<&redb::AccessGuard<'_, &'static [u8]>>) -> Result<()> {
+    let Some(guard) = stored else {
+        return Err(Error::corrupted("format version is missing"));
+    };
+    let bytes: [u8; 4] = guard
+        .value()
+        .try_into()
+        .map_err(|_| Error::corrupted("format version is malformed"))?;
+    let found = u32::from_le_bytes(bytes);
+    if found == FORMAT_VERSION {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedFormat {
+            found,
+            supported: FORMAT_VERSION,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: one code path for read and write transactions
+
+/// Opens tables for reading in either kind of transaction.
+pub(crate) trait Tables {
+    type Table<'a>: ReadableTable<&'static [u8], &'static [u8]>
+    where
+        Self: 'a;
+    fn table(&self, def: Def) -> Result<Self::Table<'_>>;
+}
+
+impl Tables for redb::ReadTransaction {
+    type Table<'a> = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+    fn table(&self, def: Def) -> Result<Self::Table<'_>> {
+        self.open_table(def).storage()
+    }
+}
+
+impl Tables for redb::WriteTransaction {
+    type Table<'a> = redb::Table<'a, &'static [u8], &'static [u8]>;
+    fn table(&self, def: Def) -> Result<Self::Table<'_>> {
+        self.open_table(def).storage()
+    }
+}
+
+fn regions(region: Option<Region>) -> &'static [Region] {
+    match region {
+        Some(Region::Us) => &[Region::Us],
+        Some(Region::Eu) => &[Region::Eu],
+        None => &Region::ALL,
+    }
+}
+
+/// The record with this id key in `region`, if any.
+fn load<T: Tables>(t: &T, region: Region, id: &OrgId, key: &[u8]) -> Result<Option<Organization>> {
+    let orgs = t.table(ORGS[region.index()])?;
+    let value = orgs.get(key).storage()?;
+    value
+        .map(|v| codec::decode(id.clone(), region, v.value()))
+        .transpose()
+}
+
+/// Finds an organization by id in any region.
+pub(crate) fn get<T: Tables>(t: &T, id: &OrgId) -> Result<Option<Organization>> {
+    let key = id_key(id);
+    for region in Region::ALL {
+        if let Some(org) = load(t, region, id, &key)? {
+            return Ok(Some(org));
+        }
+    }
+    Ok(None)
+}
+
+/// Finds the holder of a unique value in the given regions.
+fn find_by_index<T: Tables>(
+    t: &T,
+    index: Index,
+    value: &str,
+    within: &[Region],
+) -> Result<Option<Organization>> {
+    for &region in within {
+        let key = {
+            let table = t.table(index.def(region))?;
+            let hit = table.get(value.as_bytes()).storage()?;
+            match hit {
+                Some(k) => k.value().to_vec(),
+                None => continue,
+            }
+        };
+        let id = decode_id_key(&key)?;
+        return match load(t, region, &id, &key)? {
+            Some(org) if index.value(&org) == Some(value) => Ok(Some(org)),
+            _ => Err(Error::corrupted(format!(
+                "index {} entry {value:?} points at {id}, which does not hold it",
+                index.def(region).name_str()
+            ))),
+        };
+    }
+    Ok(None)
+}
+
+pub(crate) fn get_by_external_id<T: Tables>(
+    t: &T,
+    external_id: &str,
+) -> Result<Option<Organization>> {
+    validate::lookup_external_id(external_id)?;
+    find_by_index(t, Index::ExternalId, external_id, &Region::ALL)
+}
+
+pub(crate) fn get_by_slug<T: Tables>(t: &T, slug: &str) -> Result<Option<Organization>> {
+    validate::lookup_slug(slug)?;
+    find_by_index(t, Index::Slug, slug, &Region::ALL)
+}
+
+pub(crate) fn count<T: Tables>(t: &T, region: Option<Region>) -> Result<u64> {
+    let mut n = 0;
+    for &r in regions(region) {
+        n += t.table(ORGS[r.index()])?.len().storage()?;
+    }
+    Ok(n)
+}
+
+type Row<'a> = (
+    redb::AccessGuard<'a, &'static [u8]>,
+    redb::AccessGuard<'a, &'static [u8]>,
+);
+type RowIter<'a> = Box<dyn Iterator<Item = std::result::Result<Row<'a>, redb::StorageError>> + 'a>;
+
+fn range<'a, T>(table: &'a T, from: Bound<&'a [u8]>, scan: Scan) -> Result<RowIter<'a>>
+where
+    T: ReadableTable<&'static [u8], &'static [u8]>,
+{
+    let bounds: (Bound<&[u8]>, Bound<&[u8]>) = match scan {
+        Scan::Ascending => (from, Bound::Unbounded),
+        Scan::Descending => (Bound::Unbounded, from),
+    };
+    let r = table.range::<&[u8]>(bounds).storage()?;
+    Ok(match scan {
+        Scan::Ascending => Box::new(r),
+        Scan::Descending => Box::new(r.rev()),
+    })
+}
+
+/// One page of a listing, read from one snapshot.
+pub(crate) fn list<T: Tables>(t: &T, request: &ListRequest) -> Result<Page> {
+    let cursor = list::decode_token(request)?;
+    let within = regions(request.region);
+    let limit = request.effective_page_size();
+    let forward = cursor.as_ref().is_none_or(|c| c.forward);
+    let scan = request.order.scan(forward);
+
+    if let Some(external_id) = &request.external_id {
+        validate::lookup_external_id(external_id)?;
+        let hit = find_by_index(t, Index::ExternalId, external_id, within)?;
+        let total = u64::from(hit.is_some());
+        let (rows, any_behind) = match (hit, &cursor) {
+            (Some(org), Some(c)) if !beyond(&org.id, &c.id, scan) => (vec![], true),
+            (Some(org), _) => (vec![org], false),
+            (None, _) => (vec![], false),
+        };
+        let fetched = Fetched {
+            rows,
+            more_ahead: false,
+            any_behind,
+        };
+        return Ok(list::assemble(request, cursor.as_ref(), fetched, total));
+    }
+
+    let cursor_key = cursor.as_ref().map(|c| id_key(&c.id));
+    let from = cursor_key
+        .as_deref()
+        .map_or(Bound::Unbounded, Bound::Excluded);
+    let tables = within
+        .iter()
+        .map(|r| Ok((*r, t.table(ORGS[r.index()])?)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut iters = Vec::with_capacity(tables.len());
+    for (region, table) in &tables {
+        iters.push((*region, range(table, from, scan)?.peekable()));
+    }
+    let mut rows = Vec::with_capacity(limit);
+    let more_ahead = loop {
+        // Pick the region whose next key comes first in scan order.
+        let mut best: Option<(usize, &[u8])> = None;
+        for (i, (_, it)) in iters.iter_mut().enumerate() {
+            match it.peek() {
+                None => {}
+                Some(Err(_)) => {
+                    best = Some((i, &[]));
+                    break;
+                }
+                Some(Ok((k, _))) => {
+                    let k = k.value();
+                    let better = best.is_none_or(|(_, b)| match scan {
+                        Scan::Ascending => k < b,
+                        Scan::Descending => k > b,
+                    });
+                    if better {
+                        best = Some((i, k));
+                    }
+                }
+            }
+        }
+        let Some((i, _)) = best else { break false };
+        if rows.len() == limit {
+            break true;
+        }
+        let (region, it) = &mut iters[i];
+        let Some(item) = it.next() else { break false };
+        let (k, v) = item.storage()?;
+        let id = decode_id_key(k.value())?;
+        rows.push(codec::decode(id, *region, v.value())?);
+    };
+    let any_behind = match &cursor_key {
+        None => false,
+        Some(key) => {
+            let mut any = false;
+            for (_, table) in &tables {
+                let back = match scan {
+                    Scan::Ascending => Scan::Descending,
+                    Scan::Descending => Scan::Ascending,
+                };
+                if range(table, Bound::Included(key.as_slice()), back)?
+                    .next()
+                    .transpose()
+                    .storage()?
+                    .is_some()
+                {
+                    any = true;
+                    break;
+                }
+            }
+            any
+        }
+    };
+    let total = count(t, request.region)?;
+    let fetched = Fetched {
+        rows,
+        more_ahead,
+        any_behind,
+    };
+    Ok(list::assemble(request, cursor.as_ref(), fetched, total))
+}
+
+/// Whether `id` lies strictly beyond `cursor` when scanning in `scan` direction.
+fn beyond(id: &OrgId, cursor: &OrgId, scan: Scan) -> bool {
+    match scan {
+        Scan::Ascending => id > cursor,
+        Scan::Descending => id < cursor,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/// What a write needs besides its input: the time and the default region.
+pub(crate) struct WriteContext {
+    pub now: OffsetDateTime,
+    pub default_region: Region,
+}
+
+/// Refuses unique values held by an organization other than `owner`.
+fn check_unique(
+    w: &redb::WriteTransaction,
+    owner: Option<&OrgId>,
+    external_id: Option<&str>,
+    slug: Option<&str>,
+) -> Result<()> {
+    for (index, value) in [(Index::ExternalId, external_id), (Index::Slug, slug)] {
+        let Some(value) = value else { continue };
+        if let Some(holder) = find_by_index(w, index, value, &Region::ALL)? {
+            if Some(&holder.id) != owner {
+                return Err(Error::AlreadyExists {
+                    field: index.field(),
+                    value: value.to_owned(),
+                    holder: holder.id,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`check_unique`] for the values of a complete record.
+fn check_unique_record(w: &redb::WriteTransaction, org: &Organization) -> Result<()> {
+    check_unique(
+        w,
+        Some(&org.id),
+        org.external_id.as_deref(),
+        org.slug.as_deref(),
+    )
+}
+
+/// Writes `new` (replacing `old`, the same id's current record, if given) with its indexes.
+fn put(w: &redb::WriteTransaction, old: Option<&Organization>, new: &Organization) -> Result<()> {
+    let region = new.region_code;
+    let key = id_key(&new.id);
+    for index in Index::ALL {
+        let (before, after) = (old.and_then(|o| index.value(o)), index.value(new));
+        if before == after {
+            continue;
+        }
+        let mut table = w.open_table(index.def(region)).storage()?;
+        if let Some(v) = before {
+            table.remove(v.as_bytes()).storage()?;
+        }
+        if let Some(v) = after {
+            table.insert(v.as_bytes(), key.as_slice()).storage()?;
+        }
+    }
+    let mut orgs = w.open_table(ORGS[region.index()]).storage()?;
+    orgs.insert(key.as_slice(), codec::encode(new).as_slice())
+        .storage()?;
+    Ok(())
+}
+
+/// Removes `org` and its index entries.
+fn remove(w: &redb::WriteTransaction, org: &Organization) -> Result<()> {
+    let region = org.region_code;
+    for index in Index::ALL {
+        if let Some(v) = index.value(org) {
+            w.open_table(index.def(region))
+                .storage()?
+                .remove(v.as_bytes())
+                .storage()?;
+        }
+    }
+    w.open_table(ORGS[region.index()])
+        .storage()?
+        .remove(id_key(&org.id).as_slice())
+        .storage()?;
+    Ok(())
+}
+
+/// Draws the next assigned id: above every id assigned before, and not held by any record.
+fn assign_id(w: &redb::WriteTransaction, now: OffsetDateTime) -> Result<OrgId> {
+    let mut meta = w.open_table(META).storage()?;
+    let last = match meta.get(META_LAST_ID).storage()? {
+        None => None,
+        Some(v) => {
+            let bytes: [u8; 16] = v
+                .value()
+                .try_into()
+                .map_err(|_| Error::corrupted("last assigned id is malformed"))?;
+            Some(ulid::Ulid::from_bytes(bytes))
+        }
+    };
+    let now_ms = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut candidate = last;
+    loop {
+        let ulid = next_ulid(candidate, now_ms)
+            .ok_or_else(|| Error::precondition("the id space is exhausted"))?;
+        let id = OrgId::from_ulid(ulid);
+        candidate = Some(ulid);
+        // An imported record may already carry this id (vanishingly rare): draw again.
+        if get(w, &id)?.is_none() {
+            meta.insert(META_LAST_ID, &ulid.to_bytes()[..]).storage()?;
+            return Ok(id);
+        }
+    }
+}
+
+pub(crate) fn create(
+    w: &redb::WriteTransaction,
+    new: NewOrganization,
+    cx: &WriteContext,
+) -> Result<Organization> {
+    new.check()?;
+    // Uniqueness before drawing an id, so a refused create leaves no trace at all.
+    check_unique(w, None, new.external_id.as_deref(), new.slug.as_deref())?;
+    let id = assign_id(w, cx.now)?;
+    let org = new.into_record(id, cx.default_region, cx.now);
+    put(w, None, &org)?;
+    Ok(org)
+}
+
+/// Resolves an update or delete target.
+pub(crate) enum Target<'a> {
+    Id(&'a OrgId),
+    ExternalId(&'a str),
+}
+
+fn resolve<T: Tables>(t: &T, target: &Target<'_>) -> Result<Organization> {
+    let (found, key) = match target {
+        Target::Id(id) => (get(t, id)?, LookupKey::Id((*id).clone())),
+        Target::ExternalId(e) => (
+            get_by_external_id(t, e)?,
+            LookupKey::ExternalId((*e).to_owned()),
+        ),
+    };
+    found.ok_or(Error::NotFound { key })
+}
+
+pub(crate) fn update(
+    w: &redb::WriteTransaction,
+    target: &Target<'_>,
+    change: OrganizationUpdate,
+    cx: &WriteContext,
+) -> Result<Organization> {
+    let current = resolve(w, target)?;
+    let Some(next) = change.apply(&current, cx.now)? else {
+        return Ok(current);
+    };
+    check_unique_record(w, &next)?;
+    put(w, Some(&current), &next)?;
+    Ok(next)
+}
+
+pub(crate) fn delete(w: &redb::WriteTransaction, target: &Target<'_>) -> Result<Organization> {
+    let current = resolve(w, target)?;
+    remove(w, &current)?;
+    Ok(current)
+}
+
+/// Inserts or replaces a complete record, keeping its id and timestamps (to microseconds).
+pub(crate) fn import(w: &redb::WriteTransaction, org: Organization) -> Result<Organization> {
+    let org = normalize_times(org)?;
+    validate::record_fields(&org)?;
+    let existing = get(w, &org.id)?;
+    if let Some(old) = &existing {
+        if old.region_code != org.region_code {
+            return Err(Error::precondition(format!(
+                "organization {} lives in region {}; a region cannot change",
+                org.id, old.region_code
+            )));
+        }
+    }
+    check_unique_record(w, &org)?;
+    put(w, existing.as_ref(), &org)?;
+    Ok(org)
+}
+
+fn normalize_times(mut org: Organization) -> Result<Organization> {
+    let mut report = validate::Report::default();
+    let min = time::macros::datetime!(0001-01-01 00:00 UTC);
+    let max = time::macros::datetime!(9999-12-31 23:59:59.999_999 UTC);
+    for (field, t) in [
+        ("create_time", &mut org.create_time),
+        ("update_time", &mut org.update_time),
+    ] {
+        if *t < min || *t > max {
+            report.push(field, "must be between years 0001 and 9999");
+        } else if let Some(truncated) = from_micros(to_micros(*t)) {
+            *t = truncated;
+        }
+    }
+    if org.update_time < org.create_time {
+        report.push("update_time", "must not be before create_time");
+    }
+    report.into_result()?;
+    Ok(org)
+}

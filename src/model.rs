@@ -1,0 +1,194 @@
+//! The Organization record and its wire (JSON) form. No I/O.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+
+use crate::id::{OrgId, Region};
+
+/// An organization (tenant), as stored and as Scalekit's API returns it.
+///
+/// Its serde JSON form is Scalekit's wire form: snake_case names, `region_code` as `"US"`/`"EU"`,
+/// timestamps as RFC 3339 UTC with six fractional digits and a `Z`, `metadata` always present,
+/// absent optional fields (and empty `settings`) omitted.
+///
+/// Records returned by the store always hold valid values; a record you build yourself is checked
+/// when you hand it to [`WriteTransaction::import`](crate::WriteTransaction::import).
+///
+/// # Examples
+///
+/// ```
+/// use orgstore::{NewOrganization, OrgStore, Region};
+///
+/// let store = OrgStore::in_memory()?;
+/// let org = store.create(NewOrganization::new("Acme").slug("acme").region(Region::Eu))?;
+/// let json = serde_json::to_value(&org).unwrap();
+/// assert_eq!(json["display_name"], "Acme");
+/// assert_eq!(json["region_code"], "EU");
+/// assert_eq!(json["metadata"], serde_json::json!({}));
+/// assert!(json.get("external_id").is_none());
+/// # Ok::<(), orgstore::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// The id, assigned at create (or carried by an imported record). Immutable.
+    pub id: OrgId,
+    /// When the organization was created (UTC, microsecond precision).
+    #[serde(with = "wire_time")]
+    pub create_time: OffsetDateTime,
+    /// When it last changed (UTC, microsecond precision); never before `create_time`.
+    #[serde(with = "wire_time")]
+    pub update_time: OffsetDateTime,
+    /// The name shown to people; 1 to 200 characters, not unique.
+    pub display_name: String,
+    /// The region the organization's data lives in. Immutable.
+    pub region_code: Region,
+    /// The application's own key for the tenant; unique across the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Up to 10 string pairs of extra attributes.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Feature toggles such as `sso` and `dir_sync`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "wire_settings::serialize",
+        deserialize_with = "wire_settings::deserialize"
+    )]
+    pub settings: Vec<FeatureToggle>,
+    /// A lowercase DNS label or hostname; unique across the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    /// An `https://` URL of the organization's logo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+}
+
+impl Organization {
+    /// Whether the feature toggle `name` is present and enabled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let org = store.create(orgstore::NewOrganization::new("Acme").setting("sso", true))?;
+    /// assert!(org.is_enabled("sso"));
+    /// assert!(!org.is_enabled("dir_sync"));
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn is_enabled(&self, name: &str) -> bool {
+        self.settings.iter().any(|t| t.name == name && t.enabled)
+    }
+}
+
+/// One feature toggle of an organization's settings.
+///
+/// # Examples
+///
+/// ```
+/// let t = orgstore::FeatureToggle::new("sso", true);
+/// assert_eq!(t.name, "sso");
+/// assert!(t.enabled);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FeatureToggle {
+    /// The feature's name, 1 to 50 characters, unique within the list.
+    pub name: String,
+    /// Whether it is on.
+    pub enabled: bool,
+}
+
+impl FeatureToggle {
+    /// A toggle named `name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let t = orgstore::FeatureToggle::new("dir_sync", false);
+    /// assert!(!t.enabled);
+    /// ```
+    pub fn new(name: impl Into<String>, enabled: bool) -> Self {
+        FeatureToggle {
+            name: name.into(),
+            enabled,
+        }
+    }
+}
+
+/// Truncates a timestamp to microseconds, in UTC (the precision the store keeps).
+pub(crate) fn to_micros(t: OffsetDateTime) -> i64 {
+    let nanos = t.unix_timestamp_nanos();
+    // Floor division so that times before 1970 truncate towards the past, like positive ones.
+    nanos.div_euclid(1_000) as i64
+}
+
+/// The timestamp of `micros` microseconds since the Unix epoch, if representable.
+pub(crate) fn from_micros(micros: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).ok()
+}
+
+mod wire_time {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    use time::{OffsetDateTime, UtcOffset};
+
+    const FORMAT: &[time::format_description::FormatItem<'static>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        let text = t
+            .to_offset(UtcOffset::UTC)
+            .format(FORMAT)
+            .map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .map(|t| t.to_offset(UtcOffset::UTC))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+mod wire_settings {
+    use super::{Deserialize, Deserializer, FeatureToggle, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        features: &'a [FeatureToggle],
+    }
+
+    #[derive(Deserialize)]
+    struct In {
+        #[serde(default)]
+        features: Vec<FeatureToggle>,
+    }
+
+    // serde's `serialize_with` hands over `&Vec<_>`.
+    #[allow(clippy::ptr_arg)]
+    pub fn serialize<S: Serializer>(v: &Vec<FeatureToggle>, s: S) -> Result<S::Ok, S::Error> {
+        Out { features: v }.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<FeatureToggle>, D::Error> {
+        Ok(In::deserialize(d)?.features)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micros_round_trip_and_floor() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).expect("t");
+        assert_eq!(to_micros(t), 1_700_000_000_123_456);
+        let before = OffsetDateTime::from_unix_timestamp_nanos(-1_500).expect("t");
+        assert_eq!(to_micros(before), -2);
+        assert_eq!(from_micros(-2).map(to_micros), Some(-2));
+    }
+}

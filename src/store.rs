@@ -1,0 +1,749 @@
+//! The store handle, its builder and durability setting.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::ThreadId;
+
+use time::OffsetDateTime;
+
+use crate::engine::{Engine, OpenOptions};
+use crate::error::{Error, Result};
+use crate::id::Region;
+use crate::list::{ListRequest, Page};
+use crate::model::{from_micros, to_micros, Organization};
+use crate::request::{NewOrganization, OrganizationUpdate};
+use crate::txn::{ReadTransaction, Readable, WriteTransaction};
+
+/// Default page cache: 64 MiB (redb's own default is 1 GiB, too much for an embedded library).
+pub const DEFAULT_CACHE_SIZE: usize = 64 * 1024 * 1024;
+
+/// When a committed write is safe.
+///
+/// # Examples
+///
+/// ```
+/// use orgstore::{Durability, OrgStore};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = OrgStore::builder()
+///     .durability(Durability::None) // fast, for a benchmark or a scratch store
+///     .open(dir.path().join("scratch.redb"))?;
+/// # drop(store);
+/// # Ok::<(), orgstore::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Durability {
+    /// A commit is on disk (fsync'd) when it returns: it survives a process crash and a power
+    /// loss. The default.
+    #[default]
+    Immediate,
+    /// A commit is visible at once but only in memory. **It is lost if the process crashes or
+    /// the machine loses power**, together with every other non-durable commit since the last
+    /// durable point. It becomes durable when the store is closed cleanly (dropped) or when a
+    /// later `Immediate` commit happens. For tests, benchmarks and bulk loads only. Not available
+    /// with [`Builder::multi_process`].
+    None,
+}
+
+type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// State shared by the store handle and its transactions.
+pub(crate) struct Shared {
+    engine: Engine,
+    pub(crate) default_region: Region,
+    durability: Durability,
+    clock: Clock,
+    /// The thread holding the write transaction, to refuse a second one on the same thread
+    /// (which would otherwise wait forever).
+    writer: Mutex<Option<ThreadId>>,
+}
+
+impl Shared {
+    /// The current time, to the microsecond.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        let t = (self.clock)();
+        from_micros(to_micros(t)).unwrap_or(t)
+    }
+
+    pub(crate) fn release_writer(&self) {
+        *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// Opens a store with chosen settings.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`default_region`](Self::default_region) | [`Region::Us`] |
+/// | [`durability`](Self::durability) | [`Durability::Immediate`] |
+/// | [`cache_size`](Self::cache_size) | 64 MiB |
+/// | [`verify_on_open`](Self::verify_on_open) | `true` |
+/// | [`multi_process`](Self::multi_process) | `false` |
+/// | [`clock`](Self::clock) | the system clock |
+///
+/// # Examples
+///
+/// ```
+/// use orgstore::{NewOrganization, OrgStore, Region};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = OrgStore::builder()
+///     .default_region(Region::Eu)
+///     .cache_size(16 << 20)
+///     .open(dir.path().join("orgs.redb"))?;
+/// let org = store.create(NewOrganization::new("Acme"))?;
+/// assert_eq!(org.region_code, Region::Eu);
+/// # Ok::<(), orgstore::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct Builder {
+    default_region: Region,
+    durability: Durability,
+    cache_size: usize,
+    verify_on_open: bool,
+    multi_process: bool,
+    clock: Clock,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            default_region: Region::Us,
+            durability: Durability::Immediate,
+            cache_size: DEFAULT_CACHE_SIZE,
+            verify_on_open: true,
+            multi_process: false,
+            clock: Arc::new(OffsetDateTime::now_utc),
+        }
+    }
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("default_region", &self.default_region)
+            .field("durability", &self.durability)
+            .field("cache_size", &self.cache_size)
+            .field("verify_on_open", &self.verify_on_open)
+            .field("multi_process", &self.multi_process)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// The region of organizations created without one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use orgstore::{NewOrganization, OrgStore, Region};
+    /// let store = OrgStore::builder().default_region(Region::Eu).in_memory()?;
+    /// assert_eq!(store.create(NewOrganization::new("Acme"))?.region_code, Region::Eu);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn default_region(mut self, region: Region) -> Self {
+        self.default_region = region;
+        self
+    }
+
+    /// When commits are safe; see [`Durability`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use orgstore::{Durability, OrgStore};
+    /// let store = OrgStore::builder().durability(Durability::None).in_memory()?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Bytes of page cache (default 64 MiB).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = orgstore::OrgStore::builder().cache_size(8 << 20).in_memory()?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn cache_size(mut self, bytes: usize) -> Self {
+        self.cache_size = bytes;
+        self
+    }
+
+    /// Whether opening verifies every checksum of the file (default `true`). With it, a
+    /// damaged file gives [`Error::Corrupted`] at open instead of wrong data or a panic later;
+    /// it costs a read of the whole file per open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = orgstore::OrgStore::builder()
+    ///     .verify_on_open(false) // trust the file: faster opens of big stores
+    ///     .open(dir.path().join("orgs.redb"))?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn verify_on_open(mut self, verify: bool) -> Self {
+        self.verify_on_open = verify;
+        self
+    }
+
+    /// Lets several processes on one machine open and write the same file (default `false`).
+    /// Writes from all processes are serialized; each process sees the others' commits in
+    /// transactions begun after them. Commits always use two-phase commit in this mode, and
+    /// [`Durability::None`] is refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("shared.redb");
+    /// let a = orgstore::OrgStore::builder().multi_process(true).open(&path)?;
+    /// let b = orgstore::OrgStore::builder().multi_process(true).open(&path)?;
+    /// a.create(orgstore::NewOrganization::new("Acme"))?;
+    /// assert_eq!(b.count(None)?, 1);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn multi_process(mut self, enabled: bool) -> Self {
+        self.multi_process = enabled;
+        self
+    }
+
+    /// The clock for `create_time`, `update_time` and the time part of assigned ids (default:
+    /// the system clock). Useful for deterministic tests. Ids stay strictly increasing and
+    /// `update_time` never decreases whatever the clock does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore::{NewOrganization, OrgStore};
+    /// use time::macros::datetime;
+    ///
+    /// let store = OrgStore::builder().clock(|| datetime!(2025-01-01 00:00 UTC)).in_memory()?;
+    /// let org = store.create(NewOrganization::new("Acme"))?;
+    /// assert_eq!(org.create_time, datetime!(2025-01-01 00:00 UTC));
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn clock(mut self, clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Opens the store file at `path`, creating it if missing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corrupted`] for a damaged file (with verification on);
+    /// [`Error::UnsupportedFormat`] for a file of a newer OrgStore;
+    /// [`Error::FailedPrecondition`] when the file is already open elsewhere without
+    /// multi-process mode, holds tables that are not OrgStore's, or the settings conflict;
+    /// [`Error::Storage`] for I/O errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = orgstore::OrgStore::builder().open(dir.path().join("orgs.redb"))?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn open(self, path: impl AsRef<Path>) -> Result<OrgStore> {
+        self.check()?;
+        let engine = Engine::open(path.as_ref(), &self.options())?;
+        Ok(self.finish(engine))
+    }
+
+    /// Opens a throwaway store held in memory (for tests); it vanishes when dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::FailedPrecondition`] when the settings conflict.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = orgstore::OrgStore::builder().in_memory()?;
+    /// assert_eq!(store.count(None)?, 0);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn in_memory(self) -> Result<OrgStore> {
+        self.check()?;
+        let engine = Engine::in_memory(&self.options())?;
+        Ok(self.finish(engine))
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.multi_process && self.durability == Durability::None {
+            return Err(Error::precondition(
+                "non-durable commits are not available in multi-process mode",
+            ));
+        }
+        Ok(())
+    }
+
+    fn options(&self) -> OpenOptions {
+        OpenOptions {
+            cache_size: self.cache_size,
+            verify_on_open: self.verify_on_open,
+            multi_process: self.multi_process,
+        }
+    }
+
+    fn finish(self, engine: Engine) -> OrgStore {
+        OrgStore {
+            shared: Arc::new(Shared {
+                engine,
+                default_region: self.default_region,
+                durability: self.durability,
+                clock: self.clock,
+                writer: Mutex::new(None),
+            }),
+        }
+    }
+}
+
+/// An organization store in one redb file (or in memory).
+///
+/// Cheap to clone (clones share the store) and `Send + Sync`. Every one-shot method below is
+/// its own transaction; use [`begin_write`](Self::begin_write) or
+/// [`transaction`](Self::transaction) to group writes, and [`begin_read`](Self::begin_read) for
+/// several reads on one snapshot.
+///
+/// # Examples
+///
+/// ```
+/// use orgstore::{ListRequest, NewOrganization, OrganizationUpdate, OrgStore, Region};
+///
+/// let store = OrgStore::in_memory()?;
+/// let acme = store.create(NewOrganization::new("Acme").external_id("acme-1").slug("acme"))?;
+/// assert_eq!(store.get_by_slug("acme")?.as_ref(), Some(&acme));
+/// store.update(&acme.id, OrganizationUpdate::new().display_name("Acme Inc"))?;
+/// assert_eq!(store.count(Some(Region::Us))?, 1);
+/// store.delete(&acme.id)?;
+/// assert!(store.list(&ListRequest::new())?.organizations.is_empty());
+/// # Ok::<(), orgstore::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct OrgStore {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for OrgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgStore")
+            .field("default_region", &self.shared.default_region)
+            .field("durability", &self.shared.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrgStore {
+    /// Opens (or creates) the store file at `path` with default settings.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Builder::open`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = orgstore::OrgStore::open(dir.path().join("orgs.redb"))?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<OrgStore> {
+        Builder::default().open(path)
+    }
+
+    /// A throwaway store in memory, for tests.
+    ///
+    /// # Errors
+    ///
+    /// Only if memory for the store cannot be set up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = orgstore::OrgStore::in_memory()?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn in_memory() -> Result<OrgStore> {
+        Builder::default().in_memory()
+    }
+
+    /// A [`Builder`] to choose settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = orgstore::OrgStore::builder().in_memory()?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Begins a read transaction: a snapshot that later commits do not change.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the snapshot cannot be taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore::Readable;
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let snap = store.begin_read()?;
+    /// assert_eq!(snap.count(None)?, 0);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn begin_read(&self) -> Result<ReadTransaction> {
+        Ok(ReadTransaction::new(self.shared.engine.begin_read()?))
+    }
+
+    /// Begins a write transaction, waiting while another thread holds one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::FailedPrecondition`] if this thread already holds a write transaction of this
+    /// store (waiting would never end); [`Error::Storage`] if the store refuses writes after an
+    /// earlier storage failure (reopen it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use orgstore::NewOrganization;
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let mut txn = store.begin_write()?;
+    /// assert!(store.begin_write().is_err()); // same thread: refused, not a deadlock
+    /// txn.create(NewOrganization::new("Acme"))?;
+    /// txn.commit()?;
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn begin_write(&self) -> Result<WriteTransaction> {
+        let me = std::thread::current().id();
+        {
+            let holder = self
+                .shared
+                .writer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if *holder == Some(me) {
+                return Err(Error::precondition(
+                    "this thread already holds a write transaction of this store",
+                ));
+            }
+        }
+        let txn = self
+            .shared
+            .engine
+            .begin_write(self.shared.durability == Durability::Immediate)?;
+        *self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(me);
+        Ok(WriteTransaction::new(txn, Arc::clone(&self.shared)))
+    }
+
+    /// Runs `f` in a write transaction: commits if it returns `Ok`, rolls everything back if
+    /// it returns `Err` (or panics).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns, or the errors of [`begin_write`](Self::begin_write) and
+    /// [`WriteTransaction::commit`], converted into `E`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore::{Error, NewOrganization, OrgStore};
+    ///
+    /// let store = OrgStore::in_memory()?;
+    /// let result: Result<(), Error> = store.transaction(|txn| {
+    ///     txn.create(NewOrganization::new("Acme").external_id("dup"))?;
+    ///     txn.create(NewOrganization::new("Copy").external_id("dup"))?; // clash
+    ///     Ok(())
+    /// });
+    /// assert!(result.is_err());
+    /// assert_eq!(store.count(None)?, 0); // the first create was rolled back too
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn transaction<T, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTransaction) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<Error>,
+    {
+        let mut txn = self.begin_write()?;
+        let value = f(&mut txn)?;
+        txn.commit()?;
+        Ok(value)
+    }
+
+    /// Creates an organization in its own transaction; see [`WriteTransaction::create`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`WriteTransaction::create`], plus commit errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let org = store.create(orgstore::NewOrganization::new("Acme"))?;
+    /// assert_eq!(org.create_time, org.update_time);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn create(&self, new: NewOrganization) -> Result<Organization> {
+        self.transaction(|t| t.create(new))
+    }
+
+    /// Updates an organization in its own transaction; see [`WriteTransaction::update`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`WriteTransaction::update`], plus commit errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use orgstore::{NewOrganization, OrganizationUpdate};
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let org = store.create(NewOrganization::new("Acme"))?;
+    /// let org = store.update(&org.id, OrganizationUpdate::new().slug("acme"))?;
+    /// assert_eq!(org.slug.as_deref(), Some("acme"));
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn update(&self, id: impl AsRef<str>, update: OrganizationUpdate) -> Result<Organization> {
+        self.transaction(|t| t.update(id, update))
+    }
+
+    /// Updates the organization holding `external_id`, in its own transaction.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WriteTransaction::update_by_external_id`], plus commit errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use orgstore::{NewOrganization, OrganizationUpdate};
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// store.create(NewOrganization::new("Acme").external_id("acme-1"))?;
+    /// let org = store.update_by_external_id("acme-1", OrganizationUpdate::new().display_name("A"))?;
+    /// assert_eq!(org.display_name, "A");
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn update_by_external_id(
+        &self,
+        external_id: &str,
+        update: OrganizationUpdate,
+    ) -> Result<Organization> {
+        self.transaction(|t| t.update_by_external_id(external_id, update))
+    }
+
+    /// Deletes an organization in its own transaction; returns what was removed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WriteTransaction::delete`], plus commit errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let org = store.create(orgstore::NewOrganization::new("Acme"))?;
+    /// store.delete(&org.id)?;
+    /// assert!(store.delete(&org.id).is_err()); // not found
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn delete(&self, id: impl AsRef<str>) -> Result<Organization> {
+        self.transaction(|t| t.delete(id))
+    }
+
+    /// Deletes the organization holding `external_id`, in its own transaction.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WriteTransaction::delete_by_external_id`], plus commit errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// store.create(orgstore::NewOrganization::new("Acme").external_id("acme-1"))?;
+    /// store.delete_by_external_id("acme-1")?;
+    /// // The external id is free again at once.
+    /// store.create(orgstore::NewOrganization::new("Acme 2").external_id("acme-1"))?;
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn delete_by_external_id(&self, external_id: &str) -> Result<Organization> {
+        self.transaction(|t| t.delete_by_external_id(external_id))
+    }
+
+    /// Inserts or replaces a complete record, in its own transaction.
+    ///
+    /// # Errors
+    ///
+    /// As for [`WriteTransaction::import`], plus commit errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let mut org = store.create(orgstore::NewOrganization::new("Acme"))?;
+    /// org.display_name = "Acme (mirrored)".into();
+    /// store.import(org.clone())?;
+    /// assert_eq!(store.get(&org.id)?, Some(org));
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn import(&self, organization: Organization) -> Result<Organization> {
+        self.transaction(|t| t.import(organization))
+    }
+
+    /// The organization with this id, or `None`; see [`Readable::get`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a malformed id; storage errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let org = store.create(orgstore::NewOrganization::new("Acme"))?;
+    /// assert_eq!(store.get(&org.id)?, Some(org));
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn get(&self, id: impl AsRef<str>) -> Result<Option<Organization>> {
+        self.begin_read()?.get(id)
+    }
+
+    /// The organization holding this external id, or `None`; see
+    /// [`Readable::get_by_external_id`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a malformed key; storage errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// assert_eq!(store.get_by_external_id("nobody")?, None);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn get_by_external_id(&self, external_id: &str) -> Result<Option<Organization>> {
+        self.begin_read()?.get_by_external_id(external_id)
+    }
+
+    /// The organization holding this slug, or `None`; see [`Readable::get_by_slug`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for text that is not a valid slug; storage errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// assert_eq!(store.get_by_slug("acme")?, None);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn get_by_slug(&self, slug: &str) -> Result<Option<Organization>> {
+        self.begin_read()?.get_by_slug(slug)
+    }
+
+    /// One page of a listing, read from one snapshot; see [`Readable::list`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPageToken`], [`Error::InvalidArgument`], storage errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let page = store.list(&orgstore::ListRequest::new())?;
+    /// assert_eq!(page.total_size, 0);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn list(&self, request: &ListRequest) -> Result<Page> {
+        self.begin_read()?.list(request)
+    }
+
+    /// The number of organizations in one region or in all, in constant time.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// assert_eq!(store.count(Some(orgstore::Region::Us))?, 0);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn count(&self, region: Option<Region>) -> Result<u64> {
+        self.begin_read()?.count(region)
+    }
+
+    /// Verifies every checksum of the file, repairing what can be repaired. `Ok(true)`: the
+    /// file was intact; `Ok(false)`: it was repaired. Needs the only handle of the store (no
+    /// clones, no open transactions).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corrupted`] when the file is damaged beyond repair;
+    /// [`Error::FailedPrecondition`] when other handles or transactions exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut store = orgstore::OrgStore::in_memory()?;
+    /// assert!(store.check_integrity()?);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn check_integrity(&mut self) -> Result<bool> {
+        self.exclusive()?.engine.check_integrity()
+    }
+
+    /// Reclaims free space inside the file. Needs the only handle of the store.
+    /// Returns whether anything was reclaimed; call again until it returns `false`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::FailedPrecondition`] when other handles or transactions exist; storage errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut store = orgstore::OrgStore::in_memory()?;
+    /// while store.compact()? {}
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn compact(&mut self) -> Result<bool> {
+        self.exclusive()?.engine.compact()
+    }
+
+    fn exclusive(&mut self) -> Result<&mut Shared> {
+        Arc::get_mut(&mut self.shared).ok_or_else(|| {
+            Error::precondition("other handles or transactions of this store are open")
+        })
+    }
+}
