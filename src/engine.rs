@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use crate::codec;
 use crate::error::{Error, LookupKey, Result, StorageError, UniqueField};
 use crate::id::{next_ulid, OrgId, Region};
-use crate::list::{self, Fetched, ListRequest, Page, Scan};
+use crate::list::{self, Cursor, Fetched, ListRequest, Page, Scan};
 use crate::model::{from_micros, to_micros, Organization};
 use crate::request::{NewOrganization, OrganizationUpdate};
 use crate::validate;
@@ -107,6 +107,9 @@ fn map_error(e: redb::Error) -> Error {
         redb::Error::DatabaseAlreadyOpen => {
             Error::precondition("the store file is already open (in this or another process)")
         }
+        redb::Error::LockProtocolMismatch => Error::precondition(
+            "the store file is open in another process with a different multi-process setting",
+        ),
         redb::Error::UpgradeRequired(v) => Error::UnsupportedFormat {
             found: u32::from(v),
             supported: FORMAT_VERSION,
@@ -399,31 +402,64 @@ where
 pub(crate) fn list<T: Tables>(t: &T, request: &ListRequest) -> Result<Page> {
     let cursor = list::decode_token(request)?;
     let within = regions(request.region);
-    let limit = request.effective_page_size();
     let forward = cursor.as_ref().is_none_or(|c| c.forward);
     let scan = request.order.scan(forward);
+    let (fetched, total) = match &request.external_id {
+        Some(external_id) => fetch_filtered(t, external_id, within, cursor.as_ref(), scan)?,
+        None => fetch_range(
+            t,
+            within,
+            cursor.as_ref(),
+            scan,
+            request.effective_page_size(),
+        )?,
+    };
+    Ok(list::assemble(request, cursor.as_ref(), fetched, total))
+}
 
-    if let Some(external_id) = &request.external_id {
-        validate::lookup_external_id(external_id)?;
-        let hit = find_by_index(t, Index::ExternalId, external_id, within)?;
-        let total = u64::from(hit.is_some());
-        let (rows, any_behind) = match (hit, &cursor) {
-            (Some(org), Some(c)) if !beyond(&org.id, &c.id, scan) => (vec![], true),
-            (Some(org), _) => (vec![org], false),
-            (None, _) => (vec![], false),
-        };
-        let fetched = Fetched {
-            rows,
-            more_ahead: false,
-            any_behind,
-        };
-        return Ok(list::assemble(request, cursor.as_ref(), fetched, total));
-    }
+/// The 0 or 1 organization matching an external-id filter, placed relative to the cursor.
+fn fetch_filtered<T: Tables>(
+    t: &T,
+    external_id: &str,
+    within: &[Region],
+    cursor: Option<&Cursor>,
+    scan: Scan,
+) -> Result<(Fetched, u64)> {
+    validate::lookup_external_id(external_id)?;
+    let hit = find_by_index(t, Index::ExternalId, external_id, within)?;
+    let total = u64::from(hit.is_some());
+    let (rows, any_behind) = match (hit, cursor) {
+        (Some(org), Some(c))
+            if !(beyond(&org.id, &c.id, scan) || c.inclusive && org.id == c.id) =>
+        {
+            (vec![], true)
+        }
+        (Some(org), _) => (vec![org], false),
+        (None, _) => (vec![], false),
+    };
+    let fetched = Fetched {
+        rows,
+        more_ahead: false,
+        any_behind,
+    };
+    Ok((fetched, total))
+}
 
-    let cursor_key = cursor.as_ref().map(|c| id_key(&c.id));
-    let from = cursor_key
-        .as_deref()
-        .map_or(Bound::Unbounded, Bound::Excluded);
+/// Up to `limit` rows beyond the cursor, merged across `within` in scan order.
+fn fetch_range<T: Tables>(
+    t: &T,
+    within: &[Region],
+    cursor: Option<&Cursor>,
+    scan: Scan,
+    limit: usize,
+) -> Result<(Fetched, u64)> {
+    let cursor_key = cursor.map(|c| (id_key(&c.id), c.inclusive));
+    let (from, behind) = match &cursor_key {
+        None => (Bound::Unbounded, None),
+        // Behind the cursor is what the scan does not cover.
+        Some((key, true)) => (Bound::Included(&key[..]), Some(Bound::Excluded(&key[..]))),
+        Some((key, false)) => (Bound::Excluded(&key[..]), Some(Bound::Included(&key[..]))),
+    };
     let tables = within
         .iter()
         .map(|r| Ok((*r, t.table(ORGS[r.index()])?)))
@@ -434,28 +470,9 @@ pub(crate) fn list<T: Tables>(t: &T, request: &ListRequest) -> Result<Page> {
     }
     let mut rows = Vec::with_capacity(limit);
     let more_ahead = loop {
-        // Pick the region whose next key comes first in scan order.
-        let mut best: Option<(usize, &[u8])> = None;
-        for (i, (_, it)) in iters.iter_mut().enumerate() {
-            match it.peek() {
-                None => {}
-                Some(Err(_)) => {
-                    best = Some((i, &[]));
-                    break;
-                }
-                Some(Ok((k, _))) => {
-                    let k = k.value();
-                    let better = best.is_none_or(|(_, b)| match scan {
-                        Scan::Ascending => k < b,
-                        Scan::Descending => k > b,
-                    });
-                    if better {
-                        best = Some((i, k));
-                    }
-                }
-            }
-        }
-        let Some((i, _)) = best else { break false };
+        let Some(i) = next_source(&mut iters, scan) else {
+            break false;
+        };
         if rows.len() == limit {
             break true;
         }
@@ -465,35 +482,61 @@ pub(crate) fn list<T: Tables>(t: &T, request: &ListRequest) -> Result<Page> {
         let id = decode_id_key(k.value())?;
         rows.push(codec::decode(id, *region, v.value())?);
     };
-    let any_behind = match &cursor_key {
-        None => false,
-        Some(key) => {
-            let mut any = false;
-            for (_, table) in &tables {
-                let back = match scan {
-                    Scan::Ascending => Scan::Descending,
-                    Scan::Descending => Scan::Ascending,
-                };
-                if range(table, Bound::Included(key.as_slice()), back)?
-                    .next()
-                    .transpose()
-                    .storage()?
-                    .is_some()
-                {
-                    any = true;
-                    break;
-                }
+    let mut any_behind = false;
+    if let Some(behind) = behind {
+        let back = match scan {
+            Scan::Ascending => Scan::Descending,
+            Scan::Descending => Scan::Ascending,
+        };
+        for (_, table) in &tables {
+            if range(table, behind, back)?
+                .next()
+                .transpose()
+                .storage()?
+                .is_some()
+            {
+                any_behind = true;
+                break;
             }
-            any
         }
-    };
-    let total = count(t, request.region)?;
+    }
+    // Counted on the tables already open (a write transaction cannot open a table twice).
+    let mut total = 0;
+    for (_, table) in &tables {
+        total += table.len().storage()?;
+    }
     let fetched = Fetched {
         rows,
         more_ahead,
         any_behind,
     };
-    Ok(list::assemble(request, cursor.as_ref(), fetched, total))
+    Ok((fetched, total))
+}
+
+/// The index of the source whose next key comes first in scan order (an error comes first, so
+/// it surfaces), or `None` when all are exhausted.
+fn next_source(
+    iters: &mut [(Region, std::iter::Peekable<RowIter<'_>>)],
+    scan: Scan,
+) -> Option<usize> {
+    let mut best: Option<(usize, &[u8])> = None;
+    for (i, (_, it)) in iters.iter_mut().enumerate() {
+        match it.peek() {
+            None => {}
+            Some(Err(_)) => return Some(i),
+            Some(Ok((k, _))) => {
+                let k = k.value();
+                let better = best.is_none_or(|(_, b)| match scan {
+                    Scan::Ascending => k < b,
+                    Scan::Descending => k > b,
+                });
+                if better {
+                    best = Some((i, k));
+                }
+            }
+        }
+    }
+    best.map(|(i, _)| i)
 }
 
 /// Whether `id` lies strictly beyond `cursor` when scanning in `scan` direction.
@@ -502,6 +545,66 @@ fn beyond(id: &OrgId, cursor: &OrgId, scan: Scan) -> bool {
         Scan::Ascending => id > cursor,
         Scan::Descending => id < cursor,
     }
+}
+
+/// Walks every record and index entry and checks that they agree: each record's unique values
+/// are indexed in its region and point back at it; each index entry points at a live record
+/// holding that value; no id or unique value appears in two regions. Returns the record count.
+pub(crate) fn check_indexes<T: Tables>(t: &T) -> Result<u64> {
+    let mut seen_ids = std::collections::HashSet::new();
+    let mut seen_values: [std::collections::HashSet<Vec<u8>>; 2] = Default::default();
+    let mut records = 0;
+    for region in Region::ALL {
+        let orgs = t.table(ORGS[region.index()])?;
+        let mut expected = [0u64; 2];
+        for item in orgs.iter().storage()? {
+            let (k, v) = item.storage()?;
+            let id = decode_id_key(k.value())?;
+            let org = codec::decode(id.clone(), region, v.value())?;
+            if !seen_ids.insert(id.clone()) {
+                return Err(Error::corrupted(format!(
+                    "id {id} is stored in two regions"
+                )));
+            }
+            records += 1;
+            for (i, index) in Index::ALL.into_iter().enumerate() {
+                let Some(value) = index.value(&org) else {
+                    continue;
+                };
+                expected[i] += 1;
+                let table = t.table(index.def(region))?;
+                let entry = table.get(value.as_bytes()).storage()?;
+                if entry.as_ref().map(redb::AccessGuard::value) != Some(k.value()) {
+                    return Err(Error::corrupted(format!(
+                        "{id} holds {} {value:?} but the index does not point at it",
+                        index.field()
+                    )));
+                }
+            }
+        }
+        for (i, index) in Index::ALL.into_iter().enumerate() {
+            let table = t.table(index.def(region))?;
+            let len = table.len().storage()?;
+            if len != expected[i] {
+                return Err(Error::corrupted(format!(
+                    "index {} has {len} entries for {} holders",
+                    index.def(region).name_str(),
+                    expected[i]
+                )));
+            }
+            for item in table.iter().storage()? {
+                let (value, _) = item.storage()?;
+                if !seen_values[i].insert(value.value().to_vec()) {
+                    return Err(Error::corrupted(format!(
+                        "{} {:?} is indexed in two regions",
+                        index.field(),
+                        String::from_utf8_lossy(value.value())
+                    )));
+                }
+            }
+        }
+    }
+    Ok(records)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -219,6 +219,8 @@ pub(crate) enum Scan {
 pub(crate) struct Cursor {
     /// `true`: the page lies after `id` in the listing order; `false`: before it.
     pub forward: bool,
+    /// Whether the page may include `id` itself (only tokens of empty pages do).
+    pub inclusive: bool,
     pub id: OrgId,
 }
 
@@ -265,7 +267,7 @@ pub(crate) fn encode_token(request: &ListRequest, cursor: &Cursor) -> String {
     let suffix = cursor.id.suffix().as_bytes();
     let mut p = Vec::with_capacity(48);
     p.push(TOKEN_VERSION);
-    p.push(u8::from(cursor.forward));
+    p.push(u8::from(cursor.forward) | (u8::from(cursor.inclusive) << 1));
     p.push(request.order.code());
     p.push(region_code(request.region));
     match &request.external_id {
@@ -303,11 +305,11 @@ pub(crate) fn decode_token(request: &ListRequest) -> Result<Option<Cursor>> {
     if r.byte()? != TOKEN_VERSION {
         return Err(bad("token version is unknown"));
     }
-    let forward = match r.byte()? {
-        0 => false,
-        1 => true,
-        _ => return Err(bad("token direction is unknown")),
-    };
+    let direction = r.byte()?;
+    if direction > 3 {
+        return Err(bad("token direction is unknown"));
+    }
+    let (forward, inclusive) = (direction & 1 == 1, direction & 2 == 2);
     if r.byte()? != request.order.code() {
         return Err(bad("token was made for another order"));
     }
@@ -337,7 +339,11 @@ pub(crate) fn decode_token(request: &ListRequest) -> Result<Option<Cursor>> {
     }
     let suffix = std::str::from_utf8(suffix).map_err(|_| bad("token id is malformed"))?;
     let id = OrgId::from_suffix(suffix).map_err(|_| bad("token id is malformed"))?;
-    Ok(Some(Cursor { forward, id }))
+    Ok(Some(Cursor {
+        forward,
+        inclusive,
+        id,
+    }))
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -393,25 +399,45 @@ pub(crate) fn assemble(
     } else {
         (fetched.any_behind, fetched.more_ahead)
     };
-    let token = |forward: bool, id: &OrgId| {
+    let token = |forward: bool, inclusive: bool, id: &OrgId| {
         encode_token(
             request,
             &Cursor {
                 forward,
+                inclusive,
                 id: id.clone(),
             },
         )
     };
-    // Edges of the page; an empty page continues from the cursor itself.
-    let first = rows.first().map(|o| &o.id).or(cursor.map(|c| &c.id));
-    let last = rows.last().map(|o| &o.id).or(cursor.map(|c| &c.id));
-    let next_page_token = match last {
-        Some(id) if after => token(true, id),
-        _ => String::new(),
-    };
-    let prev_page_token = match first {
-        Some(id) if before => token(false, id),
-        _ => String::new(),
+    let (next_page_token, prev_page_token) = match (rows.first(), rows.last(), cursor) {
+        (Some(first), Some(last), _) => (
+            if after {
+                token(true, false, &last.id)
+            } else {
+                String::new()
+            },
+            if before {
+                token(false, false, &first.id)
+            } else {
+                String::new()
+            },
+        ),
+        // An empty page continues from the cursor itself: the neighbours on either side are
+        // reached with the opposite inclusivity (the cursor's own id belongs to the side the
+        // cursor did not cover).
+        (_, _, Some(c)) => (
+            if after {
+                token(true, !c.inclusive, &c.id)
+            } else {
+                String::new()
+            },
+            if before {
+                token(false, !c.inclusive, &c.id)
+            } else {
+                String::new()
+            },
+        ),
+        _ => (String::new(), String::new()),
     };
     Page {
         organizations: rows,
@@ -496,6 +522,7 @@ mod tests {
     fn cursor(forward: bool) -> Cursor {
         Cursor {
             forward,
+            inclusive: !forward,
             id: OrgId::parse("org_01JD8Z3V7W8Q2M4N6P8R0T2V4X").expect("id"),
         }
     }

@@ -703,6 +703,27 @@ impl OrgStore {
         self.begin_read()?.count(region)
     }
 
+    /// Walks the whole store on one snapshot and checks that records and indexes agree: every
+    /// record's external id and slug are indexed and point back at it, every index entry points
+    /// at a live record holding that value, and no id, external id or slug is in two regions.
+    /// Returns the number of records checked. Costs a full scan; meant for tests and audits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Corrupted`] describing the first disagreement; storage errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// store.create(orgstore::NewOrganization::new("Acme").external_id("a").slug("a"))?;
+    /// assert_eq!(store.check_indexes()?, 1);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn check_indexes(&self) -> Result<u64> {
+        crate::engine::check_indexes(&self.shared.engine.begin_read()?)
+    }
+
     /// Verifies every checksum of the file, repairing what can be repaired. `Ok(true)`: the
     /// file was intact; `Ok(false)`: it was repaired. Needs the only handle of the store (no
     /// clones, no open transactions).
