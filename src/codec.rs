@@ -108,3 +108,76 @@ pub(crate) fn decode(id: OrgId, region: Region, bytes: &[u8]) -> Result<Organiza
         logo_url: r.logo_url,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn sample() -> Organization {
+        Organization {
+            id: OrgId::parse("org_59615193906282635").expect("id"),
+            create_time: datetime!(2025-02-15 06:23:44.56 UTC),
+            update_time: datetime!(2025-03-21 05:55:03.416772 UTC),
+            display_name: "Acme é".into(),
+            region_code: Region::Eu,
+            external_id: Some("ext-1".into()),
+            metadata: [("plan".to_string(), "pro".to_string())].into(),
+            settings: vec![FeatureToggle::new("sso", true)],
+            slug: None,
+            logo_url: Some("https://a.io/l".into()),
+        }
+    }
+
+    /// Pins the version-1 layout byte for byte. If this fails, the format changed: add a new
+    /// record version instead of editing this one.
+    #[test]
+    fn golden_bytes_v1() {
+        let bytes = encode(&sample());
+        let hex = bytes.iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write;
+            let _ = write!(s, "{b:02x}");
+            s
+        });
+        assert_eq!(hex, GOLDEN_V1);
+        let back = decode(sample().id, Region::Eu, &bytes).expect("decode");
+        assert_eq!(back, sample());
+    }
+
+    // [01] version · [07 "Acme é"] · [01 05 "ext-1"] Some · [00] no slug ·
+    // [01 0e "https://a.io/l"] · [01 04 "plan" 03 "pro"] · [01 03 "sso" 01] ·
+    // create and update times in microseconds, zigzag varints.
+    const GOLDEN_V1: &str = concat!(
+        "01",
+        "0741636d6520c3a9",
+        "01056578742d31",
+        "00",
+        "010e68747470733a2f2f612e696f2f6c",
+        "0104706c616e0370726f",
+        "010373736f01",
+        "809eb9d48a8a9706",
+        "88dfdad4fcb49806",
+    );
+
+    #[test]
+    fn damaged_values_are_errors_not_panics() {
+        let good = encode(&sample());
+        let id = sample().id;
+        assert!(decode(id.clone(), Region::Us, &[]).is_err());
+        assert!(decode(id.clone(), Region::Us, &[2]).is_err(), "unknown version");
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert!(decode(id.clone(), Region::Us, &trailing).is_err(), "trailing bytes");
+        for cut in 0..good.len() {
+            assert!(decode(id.clone(), Region::Us, &good[..cut]).is_err(), "cut at {cut}");
+        }
+        // Every single-byte change either fails or decodes to something: never a panic.
+        for i in 0..good.len() {
+            for v in [0u8, 0x7f, 0x80, 0xff] {
+                let mut b = good.clone();
+                b[i] = v;
+                let _ = decode(id.clone(), Region::Us, &b);
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! A tour of OrgStore on an embedded store file.
+//!
+//! ```text
+//! cargo run --example quickstart [PATH]
+//! ```
+//!
+//! Creates a fresh store at PATH (default: `orgstore-quickstart.redb` in the temp directory),
+//! adds organizations in both regions, looks them up by id, external id and slug, updates one,
+//! pages through them, and prints what it did.
+
+use std::error::Error;
+
+use orgstore::{ListRequest, NewOrganization, Order, OrgStore, OrganizationUpdate, Region};
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let path = std::env::args_os()
+        .nth(1)
+        .map_or_else(|| std::env::temp_dir().join("orgstore-quickstart.redb"), Into::into);
+    if path.exists() {
+        std::fs::remove_file(&path)?; // start from an empty store each run
+    }
+    let store = OrgStore::open(&path)?;
+    println!("store: {}", path.display());
+
+    // Create organizations in both regions, atomically.
+    let tenants = [
+        ("Acme", "acme-1", "acme", Region::Us),
+        ("Globex", "globex-1", "globex", Region::Us),
+        ("Initech", "initech-1", "initech", Region::Us),
+        ("Umbrella GmbH", "umbrella-1", "umbrella", Region::Eu),
+        ("Société Générale de Test", "sgt-1", "sgt.example.eu", Region::Eu),
+    ];
+    let created = store.transaction(|txn| {
+        tenants
+            .iter()
+            .map(|(name, ext, slug, region)| {
+                txn.create(
+                    NewOrganization::new(*name)
+                        .external_id(*ext)
+                        .slug(*slug)
+                        .region(*region)
+                        .metadata("plan", "trial")
+                        .setting("sso", *region == Region::Eu),
+                )
+            })
+            .collect::<orgstore::Result<Vec<_>>>()
+    })?;
+    for org in &created {
+        println!("created {} {:<26} region {}", org.id, org.display_name, org.region_code);
+    }
+
+    // Look them up without knowing the region.
+    let acme = &created[0];
+    let by_id = store.get(&acme.id)?.ok_or("acme missing by id")?;
+    let by_ext = store.get_by_external_id("umbrella-1")?.ok_or("umbrella missing")?;
+    let by_slug = store.get_by_slug("sgt.example.eu")?.ok_or("sgt missing")?;
+    println!("get {}            -> {}", acme.id, by_id.display_name);
+    println!("get_by_external_id umbrella-1 -> {} ({})", by_ext.display_name, by_ext.region_code);
+    println!("get_by_slug sgt.example.eu    -> {}", by_slug.display_name);
+
+    // A partial update.
+    let acme = store.update(
+        &acme.id,
+        OrganizationUpdate::new()
+            .display_name("Acme Inc")
+            .set_metadata("plan", "pro"),
+    )?;
+    println!("updated {} -> {:?}, plan {}", acme.id, acme.display_name, acme.metadata["plan"]);
+
+    // Page through each region, oldest first, two per page.
+    for region in Region::ALL {
+        let mut request = ListRequest::new()
+            .region(region)
+            .order(Order::OldestFirst)
+            .page_size(2);
+        let mut page_no = 1;
+        loop {
+            let page = store.list(&request)?;
+            let names: Vec<&str> = page
+                .organizations
+                .iter()
+                .map(|o| o.display_name.as_str())
+                .collect();
+            println!(
+                "{region} page {page_no} of {} total: {names:?}",
+                page.total_size
+            );
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            request = request.page_token(page.next_page_token);
+            page_no += 1;
+        }
+    }
+    println!(
+        "count: US {}, EU {}, all {}",
+        store.count(Some(Region::Us))?,
+        store.count(Some(Region::Eu))?,
+        store.count(None)?
+    );
+    println!("json: {}", serde_json::to_string(&by_ext)?);
+    Ok(())
+}
