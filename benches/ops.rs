@@ -16,20 +16,22 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use orgstore::{
-    Durability, ListRequest, NewOrganization, OrgId, OrgStore, Order, OrganizationUpdate, Region,
+    Durability, ListRequest, NewOrganization, Order, OrgId, OrgStore, OrganizationUpdate, Region,
 };
 
 fn sizes() -> Vec<usize> {
-    std::env::var("ORGSTORE_BENCH_SIZES")
-        .ok()
-        .map_or_else(
-            || vec![10_000],
-            |s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
-        )
+    std::env::var("ORGSTORE_BENCH_SIZES").ok().map_or_else(
+        || vec![10_000],
+        |s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+    )
 }
 
 fn tenant(i: usize) -> NewOrganization {
-    let region = if i.is_multiple_of(2) { Region::Us } else { Region::Eu };
+    let region = if i.is_multiple_of(2) {
+        Region::Us
+    } else {
+        Region::Eu
+    };
     let mut new = NewOrganization::new(format!("Tenant {i} Holdings"))
         .external_id(format!("tenant-{i:08}"))
         .slug(format!("tenant-{i}"))
@@ -89,7 +91,11 @@ fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("get_by_external_id", n), |b| {
             b.iter(|| {
                 i = (i + 7919) % n;
-                black_box(f.store.get_by_external_id(&format!("tenant-{i:08}")).expect("get"))
+                black_box(
+                    f.store
+                        .get_by_external_id(&format!("tenant-{i:08}"))
+                        .expect("get"),
+                )
             });
         });
         g.bench_function(BenchmarkId::new("get_by_slug", n), |b| {

@@ -13,9 +13,10 @@ use std::error::Error;
 use orgstore::{ListRequest, NewOrganization, Order, OrgStore, OrganizationUpdate, Region};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let path = std::env::args_os()
-        .nth(1)
-        .map_or_else(|| std::env::temp_dir().join("orgstore-quickstart.redb"), Into::into);
+    let path = std::env::args_os().nth(1).map_or_else(
+        || std::env::temp_dir().join("orgstore-quickstart.redb"),
+        Into::into,
+    );
     if path.exists() {
         std::fs::remove_file(&path)?; // start from an empty store each run
     }
@@ -28,7 +29,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         ("Globex", "globex-1", "globex", Region::Us),
         ("Initech", "initech-1", "initech", Region::Us),
         ("Umbrella GmbH", "umbrella-1", "umbrella", Region::Eu),
-        ("Société Générale de Test", "sgt-1", "sgt.example.eu", Region::Eu),
+        (
+            "Société Générale de Test",
+            "sgt-1",
+            "sgt.example.eu",
+            Region::Eu,
+        ),
     ];
     let created = store.transaction(|txn| {
         tenants
@@ -46,16 +52,24 @@ fn main() -> Result<(), Box<dyn Error>> {
             .collect::<orgstore::Result<Vec<_>>>()
     })?;
     for org in &created {
-        println!("created {} {:<26} region {}", org.id, org.display_name, org.region_code);
+        println!(
+            "created {} {:<26} region {}",
+            org.id, org.display_name, org.region_code
+        );
     }
 
     // Look them up without knowing the region.
     let acme = &created[0];
     let by_id = store.get(&acme.id)?.ok_or("acme missing by id")?;
-    let by_ext = store.get_by_external_id("umbrella-1")?.ok_or("umbrella missing")?;
+    let by_ext = store
+        .get_by_external_id("umbrella-1")?
+        .ok_or("umbrella missing")?;
     let by_slug = store.get_by_slug("sgt.example.eu")?.ok_or("sgt missing")?;
     println!("get {}            -> {}", acme.id, by_id.display_name);
-    println!("get_by_external_id umbrella-1 -> {} ({})", by_ext.display_name, by_ext.region_code);
+    println!(
+        "get_by_external_id umbrella-1 -> {} ({})",
+        by_ext.display_name, by_ext.region_code
+    );
     println!("get_by_slug sgt.example.eu    -> {}", by_slug.display_name);
 
     // A partial update.
@@ -65,7 +79,10 @@ fn main() -> Result<(), Box<dyn Error>> {
             .display_name("Acme Inc")
             .set_metadata("plan", "pro"),
     )?;
-    println!("updated {} -> {:?}, plan {}", acme.id, acme.display_name, acme.metadata["plan"]);
+    println!(
+        "updated {} -> {:?}, plan {}",
+        acme.id, acme.display_name, acme.metadata["plan"]
+    );
 
     // Page through each region, oldest first, two per page.
     for region in Region::ALL {

@@ -164,12 +164,21 @@ mod tests {
         let good = encode(&sample());
         let id = sample().id;
         assert!(decode(id.clone(), Region::Us, &[]).is_err());
-        assert!(decode(id.clone(), Region::Us, &[2]).is_err(), "unknown version");
+        assert!(
+            decode(id.clone(), Region::Us, &[2]).is_err(),
+            "unknown version"
+        );
         let mut trailing = good.clone();
         trailing.push(0);
-        assert!(decode(id.clone(), Region::Us, &trailing).is_err(), "trailing bytes");
+        assert!(
+            decode(id.clone(), Region::Us, &trailing).is_err(),
+            "trailing bytes"
+        );
         for cut in 0..good.len() {
-            assert!(decode(id.clone(), Region::Us, &good[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                decode(id.clone(), Region::Us, &good[..cut]).is_err(),
+                "cut at {cut}"
+            );
         }
         // Every single-byte change either fails or decodes to something: never a panic.
         for i in 0..good.len() {

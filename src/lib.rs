@@ -84,6 +84,11 @@ pub use crate::txn::{ReadTransaction, Readable, WriteTransaction};
 /// ```
 pub const FORMAT_VERSION: u32 = engine::FORMAT_VERSION;
 
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     fn assert_send_sync<T: Send + Sync>() {}
