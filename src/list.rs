@@ -16,10 +16,41 @@ use crate::id::{OrgId, Region, MAX_SUFFIX};
 use crate::model::Organization;
 
 /// Default page size (used for `page_size` 0).
+///
+/// # Examples
+///
+/// ```
+/// # let store = orgstore::OrgStore::in_memory()?;
+/// for i in 0..12 {
+///     store.create(orgstore::NewOrganization::new(format!("Org {i}")))?;
+/// }
+/// let page = store.list(&orgstore::ListRequest::new().page_size(0))?;
+/// assert_eq!(page.organizations.len(), orgstore::DEFAULT_PAGE_SIZE as usize);
+/// # Ok::<(), orgstore::Error>(())
+/// ```
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
+
 /// Largest page size; larger requests are served this many.
+///
+/// # Examples
+///
+/// ```
+/// let request = orgstore::ListRequest::new().page_size(orgstore::MAX_PAGE_SIZE);
+/// # let _ = request;
+/// ```
 pub const MAX_PAGE_SIZE: u32 = 100;
-/// Longest page token accepted, in bytes.
+
+/// Longest page token accepted, in bytes; tokens the store makes are far shorter.
+///
+/// # Examples
+///
+/// ```
+/// # let store = orgstore::OrgStore::in_memory()?;
+/// # for i in 0..3 { store.create(orgstore::NewOrganization::new(format!("Org {i}")))?; }
+/// let page = store.list(&orgstore::ListRequest::new().page_size(1))?;
+/// assert!(page.next_page_token.len() <= orgstore::MAX_TOKEN_LEN);
+/// # Ok::<(), orgstore::Error>(())
+/// ```
 pub const MAX_TOKEN_LEN: usize = 128;
 
 const TOKEN_VERSION: u8 = 1;

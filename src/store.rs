@@ -15,6 +15,16 @@ use crate::request::{NewOrganization, OrganizationUpdate};
 use crate::txn::{ReadTransaction, Readable, WriteTransaction};
 
 /// Default page cache: 64 MiB (redb's own default is 1 GiB, too much for an embedded library).
+///
+/// # Examples
+///
+/// ```
+/// let store = orgstore::OrgStore::builder()
+///     .cache_size(4 * orgstore::DEFAULT_CACHE_SIZE)
+///     .in_memory()?;
+/// # drop(store);
+/// # Ok::<(), orgstore::Error>(())
+/// ```
 pub const DEFAULT_CACHE_SIZE: usize = 64 * 1024 * 1024;
 
 /// When a committed write is safe.
