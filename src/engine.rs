@@ -160,6 +160,16 @@ impl Engine {
         Engine::init(db)
     }
 
+    pub(crate) fn with_backend(
+        backend: impl crate::backend::StorageBackend,
+        options: &OpenOptions,
+    ) -> Result<Engine> {
+        let db = builder(options)
+            .create_with_backend(Backend(backend))
+            .storage()?;
+        Engine::init(db)
+    }
+
     pub(crate) fn in_memory(options: &OpenOptions) -> Result<Engine> {
         let db = builder(options)
             .create_with_backend(redb::backends::InMemoryBackend::new())
@@ -233,6 +243,28 @@ impl Engine {
     /// Compacts the file; `Ok(true)` if anything was reclaimed.
     pub(crate) fn compact(&mut self) -> Result<bool> {
         self.db.compact().storage()
+    }
+}
+
+/// Adapts our [`StorageBackend`](crate::backend::StorageBackend) to redb's.
+#[derive(Debug)]
+struct Backend<B>(B);
+
+impl<B: crate::backend::StorageBackend> redb::StorageBackend for Backend<B> {
+    fn len(&self) -> std::io::Result<u64> {
+        self.0.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.0.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.0.set_len(len)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.0.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.0.write(offset, data)
     }
 }
 

@@ -54,6 +54,7 @@
 //! - **Damaged files** are reported as [`Error::Corrupted`] (integrity is verified at open by
 //!   default), never as a panic.
 
+mod backend;
 mod codec;
 mod engine;
 mod error;
@@ -65,6 +66,7 @@ mod store;
 mod txn;
 mod validate;
 
+pub use crate::backend::{MemoryBackend, StorageBackend};
 pub use crate::error::{
     Error, ErrorCode, FieldViolation, LookupKey, Result, StorageError, UniqueField,
 };

@@ -6,6 +6,7 @@ use std::thread::ThreadId;
 
 use time::OffsetDateTime;
 
+use crate::backend::StorageBackend;
 use crate::engine::{Engine, OpenOptions};
 use crate::error::{Error, Result};
 use crate::id::Region;
@@ -287,6 +288,25 @@ impl Builder {
     pub fn in_memory(self) -> Result<OrgStore> {
         self.check()?;
         let engine = Engine::in_memory(&self.options())?;
+        Ok(self.finish(engine))
+    }
+
+    /// Opens (or initialises, when empty) a store on your own [`StorageBackend`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let store = orgstore::OrgStore::builder().create_with_backend(orgstore::MemoryBackend::new())?;
+    /// assert_eq!(store.count(None)?, 0);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn create_with_backend(self, backend: impl StorageBackend) -> Result<OrgStore> {
+        self.check()?;
+        let engine = Engine::with_backend(backend, &self.options())?;
         Ok(self.finish(engine))
     }
 
