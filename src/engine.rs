@@ -110,6 +110,10 @@ fn map_error(e: redb::Error) -> Error {
         redb::Error::LockProtocolMismatch => Error::precondition(
             "the store file is open in another process with a different multi-process setting",
         ),
+        // redb's word for bytes that are not a database it wrote (no magic number, bad header).
+        redb::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::Corrupted {
+            detail: io.to_string(),
+        },
         redb::Error::UpgradeRequired(v) => Error::UnsupportedFormat {
             found: u32::from(v),
             supported: FORMAT_VERSION,
@@ -156,6 +160,20 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn open(path: &Path, options: &OpenOptions) -> Result<Engine> {
+        // In multi-process mode another process may be creating the file right now.
+        if !options.multi_process {
+            if let Ok(file) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+            {
+                let reset = unfinished_creation(&file).storage()?;
+                if reset {
+                    file.set_len(0).storage()?;
+                    file.sync_all().storage()?;
+                }
+            }
+        }
         let db = builder(options).create(path).storage()?;
         Engine::init(db)
     }
@@ -164,6 +182,10 @@ impl Engine {
         backend: impl crate::backend::StorageBackend,
         options: &OpenOptions,
     ) -> Result<Engine> {
+        if unfinished_creation(&backend).storage()? {
+            backend.set_len(0).storage()?;
+            backend.sync_data().storage()?;
+        }
         let db = builder(options)
             .create_with_backend(Backend(backend))
             .storage()?;
@@ -266,6 +288,63 @@ impl<B: crate::backend::StorageBackend> redb::StorageBackend for Backend<B> {
     fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
         self.0.write(offset, data)
     }
+}
+
+/// Random access to the bytes of a file or backend, for the check below.
+trait Bytes {
+    fn size(&self) -> std::io::Result<u64>;
+    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()>;
+}
+
+impl Bytes for std::fs::File {
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = self;
+        f.seek(SeekFrom::Start(offset))?;
+        f.read_exact(out)
+    }
+}
+
+impl<B: crate::backend::StorageBackend> Bytes for B {
+    fn size(&self) -> std::io::Result<u64> {
+        self.len()
+    }
+    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.read(offset, out)
+    }
+}
+
+/// Whether `bytes` is a database whose creation never finished: redb writes its magic number
+/// last when it creates a file, and no data before that, so a file with no magic number and
+/// nothing but zeros after the header page holds no data. redb refuses such a file forever
+/// ("not a redb database"); it is safe to start it afresh. Anything else without the magic
+/// number (another file, a damaged store) is left alone and reported by redb.
+fn unfinished_creation(bytes: &impl Bytes) -> std::io::Result<bool> {
+    const MAGIC_LEN: usize = 9;
+    const HEADER_PAGE: u64 = 4096;
+    let len = bytes.size()?;
+    if len < HEADER_PAGE {
+        return Ok(false);
+    }
+    let mut magic = [0u8; MAGIC_LEN];
+    bytes.read_at(0, &mut magic)?;
+    if magic != [0; MAGIC_LEN] {
+        return Ok(false);
+    }
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut offset = HEADER_PAGE;
+    while offset < len {
+        let n = usize::try_from((len - offset).min(chunk.len() as u64)).unwrap_or(chunk.len());
+        bytes.read_at(offset, &mut chunk[..n])?;
+        if chunk[..n].iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        offset += n as u64;
+    }
+    Ok(true)
 }
 
 trait NameStr {

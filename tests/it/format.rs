@@ -222,3 +222,30 @@ fn damaged_files_give_corruption_errors_never_panics_or_wrong_data() {
     );
     assert!(corrupted > 0, "no damage was detected at all");
 }
+
+/// Found by the fault-injection suite: a failure while a new store file was being created left
+/// a file redb refused forever ("not a redb database"). A file whose creation never finished
+/// holds no data and now starts afresh; anything else without redb's header stays refused.
+#[test]
+fn regression_a_store_whose_creation_failed_midway_opens_again() {
+    let (_dir, path) = temp_path();
+    // What redb leaves after a failed creation: the header page without its magic number,
+    // zeros everywhere else.
+    let mut half = vec![0u8; 73_728];
+    half[9..64].iter_mut().for_each(|b| *b = 0xA5);
+    std::fs::write(&path, &half).expect("write");
+    let s = OrgStore::open(&path).expect("a half-created store starts afresh");
+    create(&s, NewOrganization::new("after"));
+    drop(s);
+    assert_eq!(OrgStore::open(&path).expect("reopen").count(None).expect("count"), 1);
+
+    // Same header, but data further in: a damaged store, not a half-created one. Refused,
+    // and the file is left untouched.
+    let (_dir2, path2) = temp_path();
+    let mut damaged = half.clone();
+    damaged[8192] = 1;
+    std::fs::write(&path2, &damaged).expect("write");
+    let e = expect_code(OrgStore::open(&path2), ErrorCode::DataLoss);
+    assert!(e.to_string().contains("magic number"), "{e}");
+    assert_eq!(std::fs::read(&path2).expect("read"), damaged);
+}
