@@ -237,7 +237,13 @@ fn regression_a_store_whose_creation_failed_midway_opens_again() {
     let s = OrgStore::open(&path).expect("a half-created store starts afresh");
     create(&s, NewOrganization::new("after"));
     drop(s);
-    assert_eq!(OrgStore::open(&path).expect("reopen").count(None).expect("count"), 1);
+    assert_eq!(
+        OrgStore::open(&path)
+            .expect("reopen")
+            .count(None)
+            .expect("count"),
+        1
+    );
 
     // Same header, but data further in: a damaged store, not a half-created one. Refused,
     // and the file is left untouched.
