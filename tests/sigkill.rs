@@ -23,17 +23,17 @@ const START_ENV: &str = "ORGSTORE_SIGKILL_START";
 /// Transaction `n` of the child: create `k{n}`; every third also deletes `k{n-2}`; every fifth
 /// also renames `k{n-1}`. Several changes, so atomicity shows.
 fn transaction(t: &mut orgstore::WriteTransaction, n: u64) -> orgstore::Result<()> {
-    let region = if n % 2 == 0 { Region::Us } else { Region::Eu };
+    let region = if n.is_multiple_of(2) { Region::Us } else { Region::Eu };
     t.create(
         NewOrganization::new(format!("Org k{n}"))
             .external_id(format!("k{n}"))
             .slug(format!("s{n}"))
             .region(region),
     )?;
-    if n % 3 == 0 && n > 2 {
+    if n.is_multiple_of(3) && n > 2 {
         t.delete_by_external_id(&format!("k{}", n - 2))?;
     }
-    if n % 5 == 0 && n > 1 {
+    if n.is_multiple_of(5) && n > 1 {
         t.update_by_external_id(
             &format!("k{}", n - 1),
             OrganizationUpdate::new().display_name(format!("renamed by {n}")),
@@ -51,14 +51,14 @@ fn expected(n: u64) -> State {
             Logical {
                 display_name: format!("Org k{i}"),
                 slug: Some(format!("s{i}")),
-                region: if i % 2 == 0 { Region::Us } else { Region::Eu },
+                region: if i.is_multiple_of(2) { Region::Us } else { Region::Eu },
                 metadata: BTreeMap::new(),
             },
         );
-        if i % 3 == 0 && i > 2 {
+        if i.is_multiple_of(3) && i > 2 {
             s.remove(&format!("k{}", i - 2));
         }
-        if i % 5 == 0 && i > 1 {
+        if i.is_multiple_of(5) && i > 1 {
             if let Some(o) = s.get_mut(&format!("k{}", i - 1)) {
                 o.display_name = format!("renamed by {i}");
             }
