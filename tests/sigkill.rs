@@ -23,7 +23,11 @@ const START_ENV: &str = "ORGSTORE_SIGKILL_START";
 /// Transaction `n` of the child: create `k{n}`; every third also deletes `k{n-2}`; every fifth
 /// also renames `k{n-1}`. Several changes, so atomicity shows.
 fn transaction(t: &mut orgstore::WriteTransaction, n: u64) -> orgstore::Result<()> {
-    let region = if n.is_multiple_of(2) { Region::Us } else { Region::Eu };
+    let region = if n.is_multiple_of(2) {
+        Region::Us
+    } else {
+        Region::Eu
+    };
     t.create(
         NewOrganization::new(format!("Org k{n}"))
             .external_id(format!("k{n}"))
@@ -51,7 +55,11 @@ fn expected(n: u64) -> State {
             Logical {
                 display_name: format!("Org k{i}"),
                 slug: Some(format!("s{i}")),
-                region: if i.is_multiple_of(2) { Region::Us } else { Region::Eu },
+                region: if i.is_multiple_of(2) {
+                    Region::Us
+                } else {
+                    Region::Eu
+                },
                 metadata: BTreeMap::new(),
             },
         );
