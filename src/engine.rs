@@ -114,6 +114,10 @@ fn map_error(e: redb::Error) -> Error {
         redb::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Error::Corrupted {
             detail: io.to_string(),
         },
+        // A read past the end: the file is shorter than the database it holds (truncated).
+        redb::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => Error::Corrupted {
+            detail: format!("the file is shorter than its contents (truncated?): {io}"),
+        },
         redb::Error::UpgradeRequired(v) => Error::UnsupportedFormat {
             found: u32::from(v),
             supported: FORMAT_VERSION,

@@ -255,3 +255,20 @@ fn regression_a_store_whose_creation_failed_midway_opens_again() {
     assert!(e.to_string().contains("magic number"), "{e}");
     assert_eq!(std::fs::read(&path2).expect("read"), damaged);
 }
+
+/// Found by the corruption suite: a store file cut inside its header made redb read past the
+/// end, which surfaced as an opaque storage failure instead of a corruption error.
+#[test]
+fn regression_a_file_truncated_inside_its_header_is_a_corruption_error() {
+    let (_dir, path) = temp_path();
+    {
+        let s = OrgStore::open(&path).expect("open");
+        create(&s, NewOrganization::new("a"));
+    }
+    let bytes = std::fs::read(&path).expect("read");
+    for len in [16, 100, 300, 1000] {
+        std::fs::write(&path, &bytes[..len]).expect("truncate");
+        let e = expect_code(OrgStore::open(&path), ErrorCode::DataLoss);
+        assert!(matches!(e, Error::Corrupted { .. }), "{len}: {e:?}");
+    }
+}
