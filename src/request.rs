@@ -523,6 +523,14 @@ impl OrganizationUpdate {
         current: &Organization,
         now: OffsetDateTime,
     ) -> Result<Option<Organization>> {
+        // Keys the update sets always end up in the record: too many is an error whatever the
+        // record holds, found before copying or merging anything.
+        let metadata_in = match &self.metadata {
+            MetadataChange::Keep => 0,
+            MetadataChange::Replace(map) => map.len(),
+            MetadataChange::Merge { upsert, .. } => upsert.len(),
+        };
+        validate::update_bounds(metadata_in, self.settings.len())?;
         let mut next = current.clone();
         if let Some(name) = self.display_name {
             next.display_name = name;

@@ -57,8 +57,16 @@ fn describe_len(s: &str, min: usize, max: usize) -> Option<String> {
     }
 }
 
+/// Control characters, and the bidirectional embedding, override and isolate characters
+/// (U+202A–U+202E, U+2066–U+2069) that can make text display differently from what it is
+/// ("Trojan Source"). The plain direction marks (U+200E, U+200F, U+061C) stay allowed: real
+/// right-to-left names need them.
 fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
+    s.chars().any(|c| {
+        c.is_control()
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    })
 }
 
 /// Length and control-character rule shared by names and keys.
@@ -66,7 +74,10 @@ fn text_rule(report: &mut Report, field: &str, value: &str, min: usize, max: usi
     if let Some(why) = describe_len(value, min, max) {
         report.push(field, why);
     } else if has_control(value) {
-        report.push(field, "must not contain control characters");
+        report.push(
+            field,
+            "must not contain control or bidirectional override characters",
+        );
     }
 }
 
@@ -133,7 +144,10 @@ pub(crate) fn metadata(report: &mut Report, map: &BTreeMap<String, String>) {
         } else if has_control(k) {
             report.push(
                 "metadata",
-                format!("key {}: must not contain control characters", shorten(k)),
+                format!(
+                    "key {}: must not contain control or bidirectional override characters",
+                    shorten(k)
+                ),
             );
         }
         if let Some(why) = describe_len(v, 1, METADATA_VALUE_MAX) {
@@ -161,7 +175,7 @@ pub(crate) fn settings(report: &mut Report, list: &[FeatureToggle]) {
             report.push(
                 "settings",
                 format!(
-                    "feature {}: must not contain control characters",
+                    "feature {}: must not contain control or bidirectional override characters",
                     shorten(&t.name)
                 ),
             );
@@ -226,6 +240,25 @@ pub(crate) fn lookup_slug(value: &str) -> Result<()> {
     let mut r = Report::default();
     slug(&mut r, value);
     r.into_result()
+}
+
+/// Refuses, before any work proportional to its size, an update that would put more than the
+/// allowed number of metadata pairs or feature toggles into any record.
+pub(crate) fn update_bounds(metadata_in: usize, settings_in: usize) -> Result<()> {
+    let mut report = Report::default();
+    if metadata_in > METADATA_MAX_PAIRS {
+        report.push(
+            "metadata",
+            format!("must have at most {METADATA_MAX_PAIRS} pairs, got at least {metadata_in}"),
+        );
+    }
+    if settings_in > SETTINGS_MAX {
+        report.push(
+            "settings",
+            format!("must have at most {SETTINGS_MAX} feature toggles, got at least {settings_in}"),
+        );
+    }
+    report.into_result()
 }
 
 /// Quotes a value for a message, cut to a readable length.

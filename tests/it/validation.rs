@@ -25,7 +25,15 @@ fn display_name_length_counts_characters() {
 #[test]
 fn control_characters_are_refused() {
     let s = store();
-    for bad in ["a\u{0}b", "tab\there", "new\nline", "del\u{7f}", "c1\u{85}"] {
+    for bad in [
+        "a\u{0}b",
+        "tab\there",
+        "new\nline",
+        "del\u{7f}",
+        "c1\u{85}",
+        "override\u{202e}gnp.exe",
+        "isolate\u{2066}x\u{2069}",
+    ] {
         expect_invalid(s.create(NewOrganization::new(bad)), &["display_name"]);
         expect_invalid(
             s.create(NewOrganization::new("ok").external_id(bad)),
@@ -36,7 +44,7 @@ fn control_characters_are_refused() {
             &["metadata"],
         );
     }
-    // Non-control Unicode is fine, including bidi marks (they are format characters, not control).
+    // Other Unicode is fine, including the plain direction marks real RTL names need.
     create(
         &s,
         NewOrganization::new("Ünïcødé 名前 \u{200f}").external_id("ключ"),
