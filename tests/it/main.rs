@@ -9,7 +9,6 @@ mod support;
 mod crud;
 mod format;
 mod json;
-mod model;
 mod pagination;
 mod regions;
 mod sharing;

@@ -2,9 +2,12 @@
 //! against the store and against a plain in-memory model, compared after every step, together
 //! with the index ↔ record invariant.
 //!
-//! `PROPTEST_CASES` sets the number of sequences (default 128); the seed is printed and can be
-//! replayed with `ORGSTORE_SEED=<seed>` (or `PROPTEST_RNG_SEED`). Shrunk failures are kept in
-//! `tests/it/model.regressions`.
+//! `cargo test --release --test model`. `PROPTEST_CASES` sets the number of sequences (default
+//! 1000); the seed is printed and can be replayed with `ORGSTORE_SEED=<seed>` (or
+//! `PROPTEST_RNG_SEED`). Shrunk failures are kept in `tests/model.regressions` and replayed
+//! first on every run.
+
+#![allow(clippy::pedantic, clippy::unwrap_used)] // test code: plain over pedantic
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,8 +15,13 @@ use orgstore::{
     Durability, Error, ErrorCode, ListRequest, NewOrganization, Order, OrgId, OrgStore,
     Organization, OrganizationUpdate, Readable, Region, UniqueField, WriteTransaction,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
+use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestRunner};
+
+/// Operations run across all sequences (for the summary line).
+static STEPS: AtomicU64 = AtomicU64::new(0);
 
 const EXTS: u8 = 4;
 const SLUGS: u8 = 4;
@@ -645,24 +653,35 @@ fn config() -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(128);
+        .unwrap_or(1000);
     eprintln!("model: {cases} sequences, seed {seed} (replay with ORGSTORE_SEED={seed})");
     Config {
         cases,
         rng_seed: RngSeed::Fixed(seed),
+        source_file: Some(file!()),
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
         ..Config::default()
     }
 }
 
-proptest! {
-    #![proptest_config(config())]
-
-    #[test]
-    fn store_matches_the_model(ops in proptest::collection::vec(op(), 1..48)) {
+#[test]
+fn store_matches_the_model() {
+    let config = config();
+    let cases = config.cases;
+    let mut runner = TestRunner::new(config);
+    let result = runner.run(&proptest::collection::vec(op(), 1..48), |ops| {
         let mut h = Harness::new();
         for op in &ops {
             h.step(op);
+            STEPS.fetch_add(1, Ordering::Relaxed);
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("model divergence: {e}");
     }
+    eprintln!(
+        "model: {cases} sequences, {} operations, each checked against the model and the index invariant, 0 divergences",
+        STEPS.load(Ordering::Relaxed)
+    );
 }
