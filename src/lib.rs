@@ -58,6 +58,9 @@ mod backend;
 mod codec;
 mod engine;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod id;
 mod list;
 mod model;

@@ -1,0 +1,363 @@
+//! The fuzz targets' logic, shared by the libFuzzer binaries in `fuzz_targets/` and by the
+//! corpus replay test (`tests/fuzz_corpus.rs` in the main crate), so the committed corpus runs
+//! in every CI run without libFuzzer.
+//!
+//! Each function takes raw fuzzer bytes and panics only on a real defect.
+
+use std::collections::BTreeMap;
+
+use arbitrary::{Arbitrary, Unstructured};
+use orgstore::{
+    ErrorCode, ListRequest, NewOrganization, Order, OrgStore, OrganizationUpdate, Readable, Region,
+};
+
+/// Record decoding from arbitrary bytes: an error or a record, never a panic; a decoded record
+/// re-encodes to bytes that decode to the same record. (Not necessarily the same bytes:
+/// postcard accepts over-long varints, e.g. `ca 00` for 74, which the encoder never writes.)
+pub fn decode_record(data: &[u8]) {
+    if let Ok(org) = orgstore::fuzzing::decode_record(data) {
+        let again = orgstore::fuzzing::encode_record(&org);
+        let back = orgstore::fuzzing::decode_record(&again).expect("re-encoded record decodes");
+        assert_eq!(back, org, "decode/encode round trip");
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+struct TokenInput {
+    token: String,
+    region: Option<bool>,
+    newest_first: bool,
+    external_id: Option<String>,
+}
+
+/// Page-token parsing: arbitrary text against arbitrary request parameters is refused or
+/// yields a well-formed id; never a panic. A store lists with it without leaving the region.
+pub fn page_token(data: &[u8]) {
+    let Ok(input) = TokenInput::arbitrary(&mut Unstructured::new(data)) else {
+        return;
+    };
+    let region = input
+        .region
+        .map(|eu| if eu { Region::Eu } else { Region::Us });
+    let order = if input.newest_first {
+        Order::NewestFirst
+    } else {
+        Order::OldestFirst
+    };
+    let parsed = orgstore::fuzzing::decode_page_token(
+        &input.token,
+        region,
+        order,
+        input.external_id.as_deref(),
+    );
+    if let Ok(Some(id)) = &parsed {
+        assert!(id.as_str().starts_with("org_"));
+    }
+    if input.token.len() <= 256 {
+        let store = OrgStore::in_memory().expect("store");
+        for i in 0..3 {
+            let r = if i % 2 == 0 { Region::Us } else { Region::Eu };
+            store
+                .create(NewOrganization::new("o").region(r))
+                .expect("create");
+        }
+        let mut request = ListRequest::new().order(order).page_token(&input.token);
+        if let Some(r) = region {
+            request = request.region(r);
+        }
+        match store.list(&request) {
+            Ok(page) => {
+                assert!(
+                    parsed.is_ok(),
+                    "listing accepted a token the parser refused"
+                );
+                if let Some(r) = region {
+                    assert!(page.organizations.iter().all(|o| o.region_code == r));
+                }
+            }
+            Err(e) => assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}"),
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+struct FieldsInput {
+    display_name: String,
+    external_id: Option<String>,
+    slug: Option<String>,
+    logo_url: Option<String>,
+    metadata: Vec<(String, String)>,
+    settings: Vec<(String, bool)>,
+    eu: bool,
+}
+
+/// Validation of arbitrary inputs: either the organization is stored exactly as given, or the
+/// request is refused with invalid-argument violations and nothing is written.
+pub fn validate(data: &[u8]) {
+    let Ok(input) = FieldsInput::arbitrary(&mut Unstructured::new(data)) else {
+        return;
+    };
+    let store = OrgStore::in_memory().expect("store");
+    let region = if input.eu { Region::Eu } else { Region::Us };
+    let mut new = NewOrganization::new(&input.display_name).region(region);
+    if let Some(v) = &input.external_id {
+        new = new.external_id(v);
+    }
+    if let Some(v) = &input.slug {
+        new = new.slug(v);
+    }
+    if let Some(v) = &input.logo_url {
+        new = new.logo_url(v);
+    }
+    for (k, v) in &input.metadata {
+        new = new.metadata(k, v);
+    }
+    for (k, v) in &input.settings {
+        new = new.setting(k, *v);
+    }
+    match store.create(new) {
+        Ok(org) => {
+            assert_eq!(org.display_name, input.display_name);
+            assert_eq!(org.external_id, input.external_id);
+            assert_eq!(org.slug, input.slug);
+            assert_eq!(org.logo_url, input.logo_url);
+            let expected: BTreeMap<_, _> = input.metadata.iter().cloned().collect();
+            assert_eq!(org.metadata, expected);
+            assert_eq!(store.get(&org.id).expect("get"), Some(org));
+        }
+        Err(e) => {
+            assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+            assert!(!e.violations().is_empty());
+            assert_eq!(
+                store.count(None).expect("count"),
+                0,
+                "a refused create wrote"
+            );
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Create {
+        ext: Option<u8>,
+        slug: Option<u8>,
+        eu: bool,
+    },
+    Update {
+        who: u8,
+        ext: Option<Option<u8>>,
+        slug: Option<Option<u8>>,
+        name: Option<u8>,
+    },
+    Delete {
+        who: u8,
+    },
+    Begin,
+    Commit,
+    Abort,
+    List {
+        page_size: u8,
+        newest_first: bool,
+        region: Option<bool>,
+    },
+}
+
+/// Operation sequences against a plain model (by external id and slug ownership), with the
+/// index invariant checked after every step.
+pub fn ops(data: &[u8]) {
+    let Ok(ops) = Vec::<Op>::arbitrary(&mut Unstructured::new(data)) else {
+        return;
+    };
+    let store = OrgStore::in_memory().expect("store");
+    // Model: id -> (external id, slug, region, name), committed and in a transaction.
+    type Model = BTreeMap<orgstore::OrgId, (Option<String>, Option<String>, Region, String)>;
+    let mut committed = Model::new();
+    let mut txn: Option<(orgstore::WriteTransaction, Model)> = None;
+    for op in ops.into_iter().take(64) {
+        let model = match &mut txn {
+            Some((_, m)) => m.clone(),
+            None => committed.clone(),
+        };
+        let taken = |field: usize, v: &str, except: Option<&orgstore::OrgId>| {
+            model.iter().any(|(id, o)| {
+                Some(id) != except
+                    && match field {
+                        0 => o.0.as_deref() == Some(v),
+                        _ => o.1.as_deref() == Some(v),
+                    }
+            })
+        };
+        let mut next = model.clone();
+        let result: Result<(), orgstore::Error> = match op {
+            Op::Create { ext, slug, eu } => {
+                let ext = ext.map(|e| format!("e{}", e % 4));
+                let slug = slug.map(|s| format!("s{}", s % 4));
+                let region = if eu { Region::Eu } else { Region::Us };
+                let clash = ext.as_deref().is_some_and(|e| taken(0, e, None))
+                    || slug.as_deref().is_some_and(|s| taken(1, s, None));
+                let mut new = NewOrganization::new("n").region(region);
+                if let Some(e) = &ext {
+                    new = new.external_id(e);
+                }
+                if let Some(s) = &slug {
+                    new = new.slug(s);
+                }
+                let r = write(&store, &mut txn, |t| t.create(new));
+                match (&r, clash) {
+                    (Ok(org), false) => {
+                        next.insert(org.id.clone(), (ext, slug, region, "n".into()));
+                    }
+                    (Err(e), true) => assert_eq!(e.code(), ErrorCode::AlreadyExists),
+                    _ => panic!("create: {r:?}, clash expected: {clash}"),
+                }
+                Ok(())
+            }
+            Op::Update {
+                who,
+                ext,
+                slug,
+                name,
+            } => {
+                let Some(id) = model
+                    .keys()
+                    .nth(usize::from(who) % model.len().max(1))
+                    .cloned()
+                else {
+                    continue;
+                };
+                let mut u = OrganizationUpdate::new();
+                let mut rec = model[&id].clone();
+                match ext {
+                    Some(Some(e)) => {
+                        let e = format!("e{}", e % 4);
+                        u = u.external_id(&e);
+                        rec.0 = Some(e);
+                    }
+                    Some(None) => {
+                        u = u.clear_external_id();
+                        rec.0 = None;
+                    }
+                    None => {}
+                }
+                match slug {
+                    Some(Some(s)) => {
+                        let s = format!("s{}", s % 4);
+                        u = u.slug(&s);
+                        rec.1 = Some(s);
+                    }
+                    Some(None) => {
+                        u = u.clear_slug();
+                        rec.1 = None;
+                    }
+                    None => {}
+                }
+                if let Some(n) = name {
+                    rec.3 = format!("n{n}");
+                    u = u.display_name(&rec.3);
+                }
+                let clash = rec.0.as_deref().is_some_and(|e| taken(0, e, Some(&id)))
+                    || rec.1.as_deref().is_some_and(|s| taken(1, s, Some(&id)));
+                let r = write(&store, &mut txn, |t| t.update(&id, u));
+                match (&r, clash) {
+                    (Ok(_), false) => {
+                        next.insert(id, rec);
+                    }
+                    (Err(e), true) => assert_eq!(e.code(), ErrorCode::AlreadyExists),
+                    _ => panic!("update: {r:?}, clash expected: {clash}"),
+                }
+                Ok(())
+            }
+            Op::Delete { who } => {
+                let Some(id) = model
+                    .keys()
+                    .nth(usize::from(who) % model.len().max(1))
+                    .cloned()
+                else {
+                    continue;
+                };
+                write(&store, &mut txn, |t| t.delete(&id)).expect("delete");
+                next.remove(&id);
+                Ok(())
+            }
+            Op::Begin => {
+                if txn.is_none() {
+                    txn = Some((store.begin_write().expect("begin"), committed.clone()));
+                }
+                continue;
+            }
+            Op::Commit => {
+                if let Some((t, m)) = txn.take() {
+                    t.commit().expect("commit");
+                    committed = m;
+                }
+                continue;
+            }
+            Op::Abort => {
+                txn = None;
+                continue;
+            }
+            Op::List {
+                page_size,
+                newest_first,
+                region,
+            } => {
+                let region = region.map(|eu| if eu { Region::Eu } else { Region::Us });
+                let order = if newest_first {
+                    Order::NewestFirst
+                } else {
+                    Order::OldestFirst
+                };
+                let mut request = ListRequest::new()
+                    .order(order)
+                    .page_size(u32::from(page_size % 12));
+                if let Some(r) = region {
+                    request = request.region(r);
+                }
+                let mut seen = Vec::new();
+                loop {
+                    let page = match &txn {
+                        Some((t, _)) => t.list(&request),
+                        None => store.list(&request),
+                    }
+                    .expect("list");
+                    seen.extend(page.organizations.into_iter().map(|o| o.id));
+                    if page.next_page_token.is_empty() {
+                        break;
+                    }
+                    request = request.page_token(page.next_page_token);
+                }
+                let mut expected: Vec<_> = model
+                    .iter()
+                    .filter(|(_, o)| region.is_none_or(|r| o.2 == r))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                if newest_first {
+                    expected.reverse();
+                }
+                assert_eq!(seen, expected);
+                continue;
+            }
+        };
+        result.expect("operation");
+        match &mut txn {
+            Some((_, m)) => *m = next,
+            None => committed = next,
+        }
+        assert_eq!(
+            store.check_indexes().expect("indexes agree"),
+            committed.len() as u64
+        );
+    }
+}
+
+fn write<T>(
+    store: &OrgStore,
+    txn: &mut Option<(orgstore::WriteTransaction, impl Sized)>,
+    f: impl FnOnce(&mut orgstore::WriteTransaction) -> orgstore::Result<T>,
+) -> orgstore::Result<T> {
+    match txn {
+        Some((t, _)) => f(t),
+        None => store.transaction(f),
+    }
+}
