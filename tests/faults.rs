@@ -8,7 +8,7 @@
 //! invariants hold.
 //!
 //! `cargo test --release --test faults`; `ORGSTORE_FAULT_STEPS` sets the workload length
-//! (default 40), `ORGSTORE_SEED` replays a workload.
+//! (default 100), `ORGSTORE_SEED` replays a workload.
 
 #![allow(clippy::pedantic, clippy::unwrap_used)] // test code: plain over pedantic
 
@@ -167,7 +167,7 @@ fn every_injected_fault_is_reported_and_recovered() {
     let seed = common::seed("faults");
     let steps = common::workload(
         &mut Rng::new(seed),
-        common::size("ORGSTORE_FAULT_STEPS", 40) as usize,
+        common::size("ORGSTORE_FAULT_STEPS", 100) as usize,
     );
 
     // A clean run counts the mutating calls and proves the workload itself is valid.

@@ -8,7 +8,7 @@
 //! integrity check passing and the invariants intact.
 //!
 //! `cargo test --release --test power_loss`; `ORGSTORE_CRASH_IMAGES` sets images per crash
-//! point (default 3), `ORGSTORE_POWER_STEPS` the workload length (default 40).
+//! point (default 4), `ORGSTORE_POWER_STEPS` the workload length (default 100).
 
 #![allow(clippy::pedantic, clippy::unwrap_used)] // test code: plain over pedantic
 
@@ -125,8 +125,8 @@ fn crash_image(rng: &mut Rng, log: &[Op], c: usize, variant: u64) -> Vec<u8> {
 fn every_crash_image_reopens_to_an_acknowledged_state() {
     let seed = common::seed("power loss");
     let mut rng = Rng::new(seed);
-    let steps = common::workload(&mut rng, common::size("ORGSTORE_POWER_STEPS", 40) as usize);
-    let per_point = common::size("ORGSTORE_CRASH_IMAGES", 3);
+    let steps = common::workload(&mut rng, common::size("ORGSTORE_POWER_STEPS", 100) as usize);
+    let per_point = common::size("ORGSTORE_CRASH_IMAGES", 4);
 
     // Record the workload: the log position at which each commit was acknowledged.
     let recorder = Recorder::default();
