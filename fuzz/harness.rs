@@ -15,9 +15,9 @@ use orgstore::{
 /// re-encodes to bytes that decode to the same record. (Not necessarily the same bytes:
 /// postcard accepts over-long varints, e.g. `ca 00` for 74, which the encoder never writes.)
 pub fn decode_record(data: &[u8]) {
-    if let Ok(org) = orgstore::fuzzing::decode_record(data) {
-        let again = orgstore::fuzzing::encode_record(&org);
-        let back = orgstore::fuzzing::decode_record(&again).expect("re-encoded record decodes");
+    if let Ok(org) = orgstore::internals::decode_record(data) {
+        let again = orgstore::internals::encode_record(&org);
+        let back = orgstore::internals::decode_record(&again).expect("re-encoded record decodes");
         assert_eq!(back, org, "decode/encode round trip");
     }
 }
@@ -44,7 +44,7 @@ pub fn page_token(data: &[u8]) {
     } else {
         Order::OldestFirst
     };
-    let parsed = orgstore::fuzzing::decode_page_token(
+    let parsed = orgstore::internals::decode_page_token(
         &input.token,
         region,
         order,

@@ -58,9 +58,9 @@ mod backend;
 mod codec;
 mod engine;
 mod error;
-#[cfg(feature = "fuzzing")]
+#[cfg(feature = "internals")]
 #[doc(hidden)]
-pub mod fuzzing;
+pub mod internals;
 mod id;
 mod list;
 mod model;

@@ -2,7 +2,7 @@
 //! (`fuzz/artifacts/<target>/`) through the same code the fuzz targets run, so every CI run
 //! re-checks them without libFuzzer.
 //!
-//! `cargo test --release --features fuzzing --test fuzz_corpus`
+//! `cargo test --release --features internals --test fuzz_corpus`
 
 #![allow(clippy::pedantic, clippy::unwrap_used)] // test code: plain over pedantic
 

@@ -1,5 +1,6 @@
-//! Entry points into private code for the fuzz targets (`fuzz/`) and their corpus replay.
-//! Only built with the `fuzzing` feature; not part of the supported API.
+//! Entry points into private code for the fuzz targets (`fuzz/`), their corpus replay and the
+//! comparison benchmark (`bench-compare/`). Only built with the `internals` feature; not part
+//! of the supported API.
 
 use crate::error::Result;
 use crate::id::{OrgId, Region};
