@@ -498,15 +498,36 @@ type Row<'a> = (
 );
 type RowIter<'a> = Box<dyn Iterator<Item = std::result::Result<Row<'a>, redb::StorageError>> + 'a>;
 
+/// The key range beyond `from` in scan direction.
+fn bounds(from: Bound<&[u8]>, scan: Scan) -> (Bound<&[u8]>, Bound<&[u8]>) {
+    match scan {
+        Scan::Ascending => (from, Bound::Unbounded),
+        Scan::Descending => (Bound::Unbounded, from),
+    }
+}
+
+/// Decodes up to `limit` rows of `region` into `rows`; whether more follow.
+fn take_rows<'a>(
+    iter: impl Iterator<Item = std::result::Result<Row<'a>, redb::StorageError>>,
+    region: Region,
+    limit: usize,
+    rows: &mut Vec<Organization>,
+) -> Result<bool> {
+    for item in iter {
+        if rows.len() == limit {
+            return Ok(true);
+        }
+        let (k, v) = item.storage()?;
+        rows.push(codec::decode(decode_id_key(k.value())?, region, v.value())?);
+    }
+    Ok(false)
+}
+
 fn range<'a, T>(table: &'a T, from: Bound<&'a [u8]>, scan: Scan) -> Result<RowIter<'a>>
 where
     T: ReadableTable<&'static [u8], &'static [u8]>,
 {
-    let bounds: (Bound<&[u8]>, Bound<&[u8]>) = match scan {
-        Scan::Ascending => (from, Bound::Unbounded),
-        Scan::Descending => (Bound::Unbounded, from),
-    };
-    let r = table.range::<&[u8]>(bounds).storage()?;
+    let r = table.range::<&[u8]>(bounds(from, scan)).storage()?;
     Ok(match scan {
         Scan::Ascending => Box::new(r),
         Scan::Descending => Box::new(r.rev()),
@@ -579,23 +600,33 @@ fn fetch_range<T: Tables>(
         .iter()
         .map(|r| Ok((*r, t.table(ORGS[r.index()])?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut iters = Vec::with_capacity(tables.len());
-    for (region, table) in &tables {
-        iters.push((*region, range(table, from, scan)?.peekable()));
-    }
     let mut rows = Vec::with_capacity(limit);
-    let more_ahead = loop {
-        let Some(i) = next_source(&mut iters, scan) else {
-            break false;
-        };
-        if rows.len() == limit {
-            break true;
+    let more_ahead = if let [(region, table)] = tables.as_slice() {
+        // One region: a straight scan.
+        let r = table.range::<&[u8]>(bounds(from, scan)).storage()?;
+        match scan {
+            Scan::Ascending => take_rows(r, *region, limit, &mut rows)?,
+            Scan::Descending => take_rows(r.rev(), *region, limit, &mut rows)?,
         }
-        let (region, it) = &mut iters[i];
-        let Some(item) = it.next() else { break false };
-        let (k, v) = item.storage()?;
-        let id = decode_id_key(k.value())?;
-        rows.push(codec::decode(id, *region, v.value())?);
+    } else {
+        // All regions: merge the per-region scans in id order.
+        let mut iters = Vec::with_capacity(tables.len());
+        for (region, table) in &tables {
+            iters.push((*region, range(table, from, scan)?.peekable()));
+        }
+        loop {
+            let Some(i) = next_source(&mut iters, scan) else {
+                break false;
+            };
+            if rows.len() == limit {
+                break true;
+            }
+            let (region, it) = &mut iters[i];
+            let Some(item) = it.next() else { break false };
+            let (k, v) = item.storage()?;
+            let id = decode_id_key(k.value())?;
+            rows.push(codec::decode(id, *region, v.value())?);
+        }
     };
     let mut any_behind = false;
     if let Some(behind) = behind {
@@ -804,19 +835,60 @@ fn remove(w: &redb::WriteTransaction, org: &Organization) -> Result<()> {
     Ok(())
 }
 
-/// Draws the next assigned id: above every id assigned before, and not held by any record.
-fn assign_id(w: &redb::WriteTransaction, now: OffsetDateTime) -> Result<OrgId> {
-    let mut meta = w.open_table(META).storage()?;
-    let last = match meta.get(META_LAST_ID).storage()? {
-        None => None,
-        Some(v) => {
+/// The last assigned id as a write transaction knows it. Read from `orgstore/meta` at the
+/// transaction's first create and written back once, just before it commits, so a transaction
+/// creating a thousand organizations touches the meta table twice, not two thousand times.
+#[derive(Debug, Default)]
+pub(crate) struct IdState {
+    /// Whether `last` has been read from the meta table yet.
+    loaded: bool,
+    last: Option<ulid::Ulid>,
+    dirty: bool,
+}
+
+fn read_last_id(w: &redb::WriteTransaction) -> Result<Option<ulid::Ulid>> {
+    let meta = w.open_table(META).storage()?;
+    let value = meta.get(META_LAST_ID).storage()?;
+    value
+        .map(|v| {
             let bytes: [u8; 16] = v
                 .value()
                 .try_into()
                 .map_err(|_| Error::corrupted("last assigned id is malformed"))?;
-            Some(ulid::Ulid::from_bytes(bytes))
+            Ok(ulid::Ulid::from_bytes(bytes))
+        })
+        .transpose()
+}
+
+/// Writes the last assigned id back to the meta table if this transaction assigned any.
+/// Call just before committing.
+pub(crate) fn save_ids(w: &redb::WriteTransaction, ids: &IdState) -> Result<()> {
+    if let (true, Some(last)) = (ids.dirty, ids.last) {
+        w.open_table(META)
+            .storage()?
+            .insert(META_LAST_ID, &last.to_bytes()[..])
+            .storage()?;
+    }
+    Ok(())
+}
+
+/// Whether any region holds a record with this id key.
+fn exists<T: Tables>(t: &T, key: &[u8]) -> Result<bool> {
+    for region in Region::ALL {
+        if t.table(ORGS[region.index()])?.get(key).storage()?.is_some() {
+            return Ok(true);
         }
-    };
+    }
+    Ok(false)
+}
+
+/// Draws the next assigned id: above every id assigned before, and not held by any record.
+fn assign_id(w: &redb::WriteTransaction, ids: &mut IdState, now: OffsetDateTime) -> Result<OrgId> {
+    if !ids.loaded {
+        ids.last = read_last_id(w)?;
+        ids.loaded = true;
+    }
+    let last = ids.last;
     let now_ms = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let mut candidate = last;
     loop {
@@ -825,8 +897,9 @@ fn assign_id(w: &redb::WriteTransaction, now: OffsetDateTime) -> Result<OrgId> {
         let id = OrgId::from_ulid(ulid);
         candidate = Some(ulid);
         // An imported record may already carry this id (vanishingly rare): draw again.
-        if get(w, &id)?.is_none() {
-            meta.insert(META_LAST_ID, &ulid.to_bytes()[..]).storage()?;
+        if !exists(w, &id_key(&id))? {
+            ids.last = Some(ulid);
+            ids.dirty = true;
             return Ok(id);
         }
     }
@@ -834,13 +907,14 @@ fn assign_id(w: &redb::WriteTransaction, now: OffsetDateTime) -> Result<OrgId> {
 
 pub(crate) fn create(
     w: &redb::WriteTransaction,
+    ids: &mut IdState,
     new: NewOrganization,
     cx: &WriteContext,
 ) -> Result<Organization> {
     new.check()?;
     // Uniqueness before drawing an id, so a refused create leaves no trace at all.
     check_unique(w, None, new.external_id.as_deref(), new.slug.as_deref())?;
-    let id = assign_id(w, cx.now)?;
+    let id = assign_id(w, ids, cx.now)?;
     let org = new.into_record(id, cx.default_region, cx.now);
     put(w, None, &org)?;
     Ok(org)

@@ -74,9 +74,18 @@ impl OrgId {
         &self.0[PREFIX.len()..]
     }
 
-    /// Builds an id from a suffix already known to be valid (from a decoded key).
+    /// Builds an id from its suffix (from a decoded key or token), checking it.
     pub(crate) fn from_suffix(suffix: &str) -> Result<OrgId> {
-        OrgId::parse(&format!("{PREFIX}{suffix}"))
+        if suffix.is_empty()
+            || suffix.len() > MAX_SUFFIX
+            || !suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(Error::invalid("id", "malformed id suffix"));
+        }
+        let mut text = String::with_capacity(PREFIX.len() + suffix.len());
+        text.push_str(PREFIX);
+        text.push_str(suffix);
+        Ok(OrgId(text))
     }
 
     pub(crate) fn from_ulid(ulid: ulid::Ulid) -> OrgId {

@@ -58,10 +58,10 @@ mod backend;
 mod codec;
 mod engine;
 mod error;
+mod id;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals;
-mod id;
 mod list;
 mod model;
 mod request;

@@ -230,6 +230,7 @@ pub struct WriteTransaction {
     // `None` once committed or aborted.
     txn: Option<redb::WriteTransaction>,
     shared: Arc<Shared>,
+    ids: engine::IdState,
 }
 
 impl WriteTransaction {
@@ -237,6 +238,7 @@ impl WriteTransaction {
         WriteTransaction {
             txn: Some(txn),
             shared,
+            ids: engine::IdState::default(),
         }
     }
 
@@ -273,7 +275,11 @@ impl WriteTransaction {
     /// ```
     pub fn create(&mut self, new: NewOrganization) -> Result<Organization> {
         let cx = self.context();
-        engine::create(self.txn()?, new, &cx)
+        let txn = self
+            .txn
+            .as_ref()
+            .ok_or_else(|| Error::precondition("the transaction has already ended"))?;
+        engine::create(txn, &mut self.ids, new, &cx)
     }
 
     /// Applies a partial update to the organization with this id and returns the result.
@@ -437,7 +443,12 @@ impl WriteTransaction {
     /// ```
     pub fn commit(mut self) -> Result<()> {
         let txn = self.txn.take();
+        let saved = match &txn {
+            Some(t) => engine::save_ids(t, &self.ids),
+            None => Ok(()),
+        };
         self.shared.release_writer();
+        saved?;
         match txn {
             Some(t) => engine::StorageResultExt::storage(t.commit()),
             None => Err(Error::precondition("the transaction has already ended")),

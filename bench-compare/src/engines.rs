@@ -47,7 +47,12 @@ pub trait Engine: Send + Sync {
     /// The first `limit` tenants of region `eu` in id order, and the cursor after them.
     fn first_page(&self, eu: bool, limit: usize) -> (usize, Option<Self::Cursor>);
     /// The `limit` tenants after `cursor` (keyset), and the cursor after them.
-    fn page_from(&self, eu: bool, cursor: &Self::Cursor, limit: usize) -> (usize, Option<Self::Cursor>);
+    fn page_from(
+        &self,
+        eu: bool,
+        cursor: &Self::Cursor,
+        limit: usize,
+    ) -> (usize, Option<Self::Cursor>);
     fn update_display_name(&self, key: &Self::Key, name: &str);
     fn update_external_id(&self, key: &Self::Key, external_id: &str);
     fn delete(&self, key: &Self::Key);
@@ -72,7 +77,7 @@ pub fn dir_size(path: &Path) -> u64 {
 
 pub mod orgstore_engine {
     use super::{Duration, Engine, Path, Tenant, CACHE_BYTES};
-    use orgstore::{Durability, ListRequest, OrgId, OrgStore, Order, OrganizationUpdate, Region};
+    use orgstore::{Durability, ListRequest, Order, OrgId, OrgStore, OrganizationUpdate, Region};
     use std::time::Instant;
 
     pub struct OrgStoreEngine {
@@ -239,7 +244,10 @@ pub mod redb_engine {
         fn insert(w: &redb::WriteTransaction, tenant: &Tenant) -> Key {
             for r in 0..2 {
                 let ext = w.open_table(BY_EXT[r]).expect("table");
-                assert!(ext.get(tenant.external_id.as_bytes()).expect("get").is_none());
+                assert!(ext
+                    .get(tenant.external_id.as_bytes())
+                    .expect("get")
+                    .is_none());
                 if let Some(s) = &tenant.slug {
                     let slugs = w.open_table(BY_SLUG[r]).expect("table");
                     assert!(slugs.get(s.as_bytes()).expect("get").is_none());
@@ -262,7 +270,10 @@ pub mod redb_engine {
                     .insert(s.as_bytes(), key.as_slice())
                     .expect("insert");
             }
-            Key { id: key, eu: tenant.eu }
+            Key {
+                id: key,
+                eu: tenant.eu,
+            }
         }
 
         fn page(&self, eu: bool, from: Bound<&[u8]>, limit: usize) -> (usize, Option<Vec<u8>>) {
@@ -270,7 +281,11 @@ pub mod redb_engine {
             let t = r.open_table(ORGS[usize::from(eu)]).expect("table");
             let mut out = Vec::with_capacity(limit);
             let mut last = None;
-            for item in t.range::<&[u8]>((from, Bound::Unbounded)).expect("range").take(limit) {
+            for item in t
+                .range::<&[u8]>((from, Bound::Unbounded))
+                .expect("range")
+                .take(limit)
+            {
                 let (k, v) = item.expect("item");
                 out.push(orgstore::internals::decode_record(v.value()).expect("decode"));
                 last = Some(k.value().to_vec());
@@ -293,22 +308,19 @@ pub mod redb_engine {
                 if org.external_id != old_ext {
                     let mut ext = w.open_table(BY_EXT[r]).expect("table");
                     if let Some(new) = &org.external_id {
-                        for rr in 0..2 {
-                            if rr == r {
-                                assert!(ext.get(new.as_bytes()).expect("get").is_none());
-                            } else {
-                                let other = w.open_table(BY_EXT[rr]).expect("table");
-                                assert!(other.get(new.as_bytes()).expect("get").is_none());
-                            }
-                        }
-                        ext.insert(new.as_bytes(), key.id.as_slice()).expect("insert");
+                        assert!(ext.get(new.as_bytes()).expect("get").is_none());
+                        let other = w.open_table(BY_EXT[1 - r]).expect("table");
+                        assert!(other.get(new.as_bytes()).expect("get").is_none());
+                        ext.insert(new.as_bytes(), key.id.as_slice())
+                            .expect("insert");
                     }
                     if let Some(old) = &old_ext {
                         ext.remove(old.as_bytes()).expect("remove");
                     }
                 }
                 let value = orgstore::internals::encode_record(&org);
-                orgs.insert(key.id.as_slice(), value.as_slice()).expect("insert");
+                orgs.insert(key.id.as_slice(), value.as_slice())
+                    .expect("insert");
             }
             w.commit().expect("commit");
         }
@@ -337,13 +349,14 @@ pub mod redb_engine {
         }
 
         fn get_by_id(&self, key: &Key) -> bool {
-            // Like OrgStore, the region is not known: try the key's region first is not
-            // allowed, so probe in the same fixed order (US, then EU).
+            // Like OrgStore, the region is not known: probe in the same fixed order (US, EU).
             let r = self.db.begin_read().expect("read");
-            for region in 0..2 {
-                let t = r.open_table(ORGS[region]).expect("table");
+            for def in ORGS {
+                let t = r.open_table(def).expect("table");
                 if let Some(v) = t.get(key.id.as_slice()).expect("get") {
-                    std::hint::black_box(orgstore::internals::decode_record(v.value()).expect("decode"));
+                    std::hint::black_box(
+                        orgstore::internals::decode_record(v.value()).expect("decode"),
+                    );
                     return true;
                 }
             }
@@ -357,7 +370,9 @@ pub mod redb_engine {
                 if let Some(k) = idx.get(external_id.as_bytes()).expect("get") {
                     let t = r.open_table(ORGS[region]).expect("table");
                     let v = t.get(k.value()).expect("get").expect("present");
-                    std::hint::black_box(orgstore::internals::decode_record(v.value()).expect("decode"));
+                    std::hint::black_box(
+                        orgstore::internals::decode_record(v.value()).expect("decode"),
+                    );
                     return true;
                 }
             }
@@ -393,10 +408,16 @@ pub mod redb_engine {
                 };
                 orgs.remove(key.id.as_slice()).expect("remove");
                 if let Some(e) = &org.external_id {
-                    w.open_table(BY_EXT[r]).expect("table").remove(e.as_bytes()).expect("remove");
+                    w.open_table(BY_EXT[r])
+                        .expect("table")
+                        .remove(e.as_bytes())
+                        .expect("remove");
                 }
                 if let Some(s) = &org.slug {
-                    w.open_table(BY_SLUG[r]).expect("table").remove(s.as_bytes()).expect("remove");
+                    w.open_table(BY_SLUG[r])
+                        .expect("table")
+                        .remove(s.as_bytes())
+                        .expect("remove");
                 }
             }
             w.commit().expect("commit");
@@ -477,14 +498,24 @@ pub mod sqlite_engine {
             .expect("insert");
         }
 
-        fn page(&self, sql: &str, eu: bool, arg: Option<Vec<u8>>, offset: i64, limit: usize) -> (usize, Option<Key>) {
+        fn page(
+            &self,
+            sql: &str,
+            eu: bool,
+            arg: Option<Vec<u8>>,
+            offset: i64,
+            limit: usize,
+        ) -> (usize, Option<Key>) {
             let c = self.conn(super::thread_slot());
             let mut stmt = c.prepare_cached(sql).expect("prepare");
             let map = |row: &rusqlite::Row<'_>| -> rusqlite::Result<Key> { Ok(Key(row.get(0)?)) };
             let map = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(Key, orgstore::Organization)> {
                 let (k, _) = (map(row)?, ());
                 let data: Vec<u8> = row.get(1)?;
-                Ok((k, orgstore::internals::decode_record(&data).expect("decode")))
+                Ok((
+                    k,
+                    orgstore::internals::decode_record(&data).expect("decode"),
+                ))
             };
             let rows: Vec<(Key, orgstore::Organization)> = match arg {
                 Some(after) => stmt
@@ -503,7 +534,12 @@ pub mod sqlite_engine {
         }
 
         /// A page at `offset` (the OFFSET anti-pattern, measured for contrast).
-        pub fn page_at_offset(&self, eu: bool, offset: usize, limit: usize) -> (usize, Option<Key>) {
+        pub fn page_at_offset(
+            &self,
+            eu: bool,
+            offset: usize,
+            limit: usize,
+        ) -> (usize, Option<Key>) {
             self.page(
                 "SELECT id, data FROM orgs WHERE region = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
                 eu,
@@ -529,7 +565,10 @@ pub mod sqlite_engine {
                 }
                 tx.commit().expect("commit");
             }
-            tenants.iter().map(|t| Key(t.id.to_be_bytes().to_vec())).collect()
+            tenants
+                .iter()
+                .map(|t| Key(t.id.to_be_bytes().to_vec()))
+                .collect()
         }
 
         fn create(&self, tenant: &Tenant) -> Key {
@@ -550,8 +589,10 @@ pub mod sqlite_engine {
                 .query_row([&key.0], |r| r.get(0))
                 .optional()
                 .expect("query");
-            data.map(|d| std::hint::black_box(orgstore::internals::decode_record(&d).expect("decode")))
-                .is_some()
+            data.map(|d| {
+                std::hint::black_box(orgstore::internals::decode_record(&d).expect("decode"))
+            })
+            .is_some()
         }
 
         fn get_by_external_id(&self, external_id: &str) -> bool {
@@ -562,8 +603,10 @@ pub mod sqlite_engine {
                 .query_row([external_id], |r| r.get(0))
                 .optional()
                 .expect("query");
-            data.map(|d| std::hint::black_box(orgstore::internals::decode_record(&d).expect("decode")))
-                .is_some()
+            data.map(|d| {
+                std::hint::black_box(orgstore::internals::decode_record(&d).expect("decode"))
+            })
+            .is_some()
         }
 
         type Cursor = Key;
@@ -618,7 +661,11 @@ pub mod sqlite_engine {
                 org.external_id = Some(external_id.to_string());
                 tx.prepare_cached("UPDATE orgs SET external_id = ?2, data = ?3 WHERE id = ?1")
                     .expect("prepare")
-                    .execute(params![key.0, external_id, orgstore::internals::encode_record(&org)])
+                    .execute(params![
+                        key.0,
+                        external_id,
+                        orgstore::internals::encode_record(&org)
+                    ])
                     .expect("update");
             }
             tx.commit().expect("commit");
@@ -636,7 +683,9 @@ pub mod sqlite_engine {
             let start = Instant::now();
             let c = connect(path);
             let n: i64 = c
-                .query_row("SELECT count(*) FROM orgs WHERE region = 0", [], |r| r.get(0))
+                .query_row("SELECT count(*) FROM orgs WHERE region = 0", [], |r| {
+                    r.get(0)
+                })
                 .expect("count");
             std::hint::black_box(n);
             if verify {

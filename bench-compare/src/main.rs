@@ -46,6 +46,9 @@ pub struct Row {
     /// For machine rows: a description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// How many rounds the figure is the median of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<u64>,
 }
 
 struct Out {
@@ -66,6 +69,7 @@ impl Out {
             bytes: None,
             ops_per_sec: None,
             note: None,
+            rounds: None,
         };
         eprintln!(
             "  {:<10} {:<24} median {:>10} ns  p99 {:>10} ns  ({} ops)",
@@ -90,6 +94,7 @@ impl Out {
             bytes: Some(bytes),
             ops_per_sec: None,
             note: None,
+            rounds: None,
         });
     }
 }
@@ -196,7 +201,9 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
         "list_deep_page"
     };
     out.timed(deep_name, &mut samples);
-    if let Some(sqlite) = (&engine as &dyn std::any::Any).downcast_ref::<engines::sqlite_engine::SqliteEngine>() {
+    if let Some(sqlite) =
+        (&engine as &dyn std::any::Any).downcast_ref::<engines::sqlite_engine::SqliteEngine>()
+    {
         let mut samples = Samples::default();
         for i in 0..s.pages.min(200) {
             let (got, _) = samples.time(|| sqlite.page_at_offset(i % 2 == 1, depth, 100));
@@ -253,7 +260,10 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
                 state = mix(state);
                 let k = &keys[(state % keys.len() as u64) as usize];
                 if thread == 0 {
-                    let (r, w) = (reads.load(Ordering::Relaxed), writes.load(Ordering::Relaxed));
+                    let (r, w) = (
+                        reads.load(Ordering::Relaxed),
+                        writes.load(Ordering::Relaxed),
+                    );
                     if w * 9 > r {
                         std::thread::sleep(Duration::from_micros(50));
                         continue;
@@ -287,7 +297,9 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
 
     let mut samples = Samples::default();
     for _ in 0..5 {
-        samples.0.push(E::reopen_time(path, false).as_nanos() as u64);
+        samples
+            .0
+            .push(E::reopen_time(path, false).as_nanos() as u64);
     }
     out.timed("reopen", &mut samples);
     let mut samples = Samples::default();
@@ -319,12 +331,61 @@ fn child(engine: &str, n: u64) -> Vec<Row> {
         .expect("temp dir");
     let path = dir.path().join(format!("{engine}.db"));
     match engine {
-        "orgstore" => run(engines::orgstore_engine::OrgStoreEngine::open(&path), "orgstore", &path, n),
-        "redb" => run(engines::redb_engine::RedbEngine::open(&path), "redb", &path, n),
-        "sqlite" => run(engines::sqlite_engine::SqliteEngine::open(&path, 3), "sqlite", &path, n),
-        "native_db" => run(engines::native_engine::NativeEngine::open(&path), "native_db", &path, n),
+        "orgstore" => run(
+            engines::orgstore_engine::OrgStoreEngine::open(&path),
+            "orgstore",
+            &path,
+            n,
+        ),
+        "redb" => run(
+            engines::redb_engine::RedbEngine::open(&path),
+            "redb",
+            &path,
+            n,
+        ),
+        "sqlite" => run(
+            engines::sqlite_engine::SqliteEngine::open(&path, 3),
+            "sqlite",
+            &path,
+            n,
+        ),
+        "native_db" => run(
+            engines::native_engine::NativeEngine::open(&path),
+            "native_db",
+            &path,
+            n,
+        ),
         other => panic!("unknown engine {other}"),
     }
+}
+
+/// The median over rounds of every figure of each (engine, op).
+fn aggregate(raw: Vec<Row>, rounds: u64) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::new();
+    for r in &raw {
+        if out.iter().any(|o| o.engine == r.engine && o.op == r.op) {
+            continue;
+        }
+        let same: Vec<&Row> = raw
+            .iter()
+            .filter(|o| o.engine == r.engine && o.op == r.op)
+            .collect();
+        let med = |f: &dyn Fn(&Row) -> Option<u64>| -> Option<u64> {
+            let mut v: Vec<u64> = same.iter().filter_map(|r| f(r)).collect();
+            v.sort_unstable();
+            (!v.is_empty()).then(|| v[v.len() / 2])
+        };
+        out.push(Row {
+            median_ns: med(&|r| r.median_ns),
+            p99_ns: med(&|r| r.p99_ns),
+            ops: med(&|r| r.ops),
+            bytes: med(&|r| r.bytes),
+            ops_per_sec: med(&|r| r.ops_per_sec),
+            rounds: Some(rounds),
+            ..r.clone()
+        });
+    }
+    out
 }
 
 /// What the figures were measured on.
@@ -353,6 +414,7 @@ fn machine_rows(n: u64) -> Vec<Row> {
         bytes: None,
         ops_per_sec: None,
         note: Some(text),
+        rounds: None,
     };
     let mut rows = vec![
         note("cpu", format!("{cpu}, {cores} cores available")),
@@ -380,7 +442,10 @@ fn machine_rows(n: u64) -> Vec<Row> {
         }
         rows.push(note(
             "fsync",
-            format!("4 KiB write + fdatasync: median {} µs (disk of the temp directory)", samples.median() / 1000),
+            format!(
+                "4 KiB write + fdatasync: median {} µs (disk of the temp directory)",
+                samples.median() / 1000
+            ),
         ));
     }
     rows
@@ -401,6 +466,7 @@ fn main() {
     let mut engines: Vec<String> = ENGINES.iter().map(|s| s.to_string()).collect();
     let mut child_engine = None;
     let mut out_md = None;
+    let mut rounds = 1usize;
     let report_mode = args.first().is_some_and(|a| a == "report");
     let mut it = args.iter().skip(usize::from(report_mode));
     while let Some(a) = it.next() {
@@ -410,6 +476,7 @@ fn main() {
             "--json" => json.push(value().into()),
             "--engines" => engines = value().split(',').map(String::from).collect(),
             "--child" => child_engine = Some(value()),
+            "--rounds" => rounds = value().parse().unwrap_or_else(|_| usage()),
             "--out" => out_md = Some(PathBuf::from(value())),
             _ => usage(),
         }
@@ -426,18 +493,29 @@ fn main() {
         return;
     }
     let exe = std::env::current_exe().expect("own path");
-    let mut rows: Vec<Row> = Vec::new();
-    for engine in &engines {
-        eprintln!("{engine}: {orgs} organizations");
-        let output = std::process::Command::new(&exe)
-            .args(["--child", engine, "--orgs", &orgs.to_string()])
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run engine");
-        assert!(output.status.success(), "{engine} failed");
-        let mut part: Vec<Row> = serde_json::from_slice(&output.stdout).expect("engine output");
-        rows.append(&mut part);
+    let mut raw: Vec<Row> = Vec::new();
+    for round in 0..rounds {
+        // Alternate the engine order between rounds, so no engine always runs first.
+        let mut order = engines.clone();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for engine in &order {
+            eprintln!(
+                "round {}/{rounds}, {engine}: {orgs} organizations",
+                round + 1
+            );
+            let output = std::process::Command::new(&exe)
+                .args(["--child", engine, "--orgs", &orgs.to_string()])
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .expect("run engine");
+            assert!(output.status.success(), "{engine} failed");
+            let mut part: Vec<Row> = serde_json::from_slice(&output.stdout).expect("engine output");
+            raw.append(&mut part);
+        }
     }
+    let mut rows = aggregate(raw, rounds as u64);
     rows.extend(machine_rows(orgs));
     let text = serde_json::to_string_pretty(&rows).expect("json");
     match json.first() {

@@ -94,12 +94,24 @@ fn targets(rows: &[Row], n: u64) -> Vec<Target> {
             });
         }
     };
-    for op in ["get_by_id", "get_by_external_id", "list_first_page", "list_deep_page", "bulk_load"] {
+    for op in [
+        "get_by_id",
+        "get_by_external_id",
+        "list_first_page",
+        "list_deep_page",
+        "bulk_load",
+    ] {
         vs(op, "redb", 1.2, false);
     }
     vs("durable_create", "redb", 1.1, false);
     vs("file_size", "redb", 1.2, false);
-    for op in ["get_by_id", "get_by_external_id", "list_first_page", "list_deep_page", "bulk_load"] {
+    for op in [
+        "get_by_id",
+        "get_by_external_id",
+        "list_first_page",
+        "list_deep_page",
+        "bulk_load",
+    ] {
         vs(op, "sqlite", 1.0, true);
     }
     if let (Some(deep), Some(first)) = (
@@ -125,10 +137,15 @@ pub fn write(json: &[PathBuf], out: &Path) {
         rows.append(&mut part);
         sources.push(path.display().to_string());
     }
-    let sizes: BTreeSet<u64> = rows.iter().filter(|r| r.engine != "machine").map(|r| r.orgs).collect();
+    let sizes: BTreeSet<u64> = rows
+        .iter()
+        .filter(|r| r.engine != "machine")
+        .map(|r| r.orgs)
+        .collect();
     let mut md = String::new();
     let _ = writeln!(md, "# Benchmarks\n");
-    let _ = writeln!(
+    let _ =
+        writeln!(
         md,
         "OrgStore against the floor (raw redb doing the same work on the same tables and value \
          bytes) and against what users would pick instead (SQLite through rusqlite, native_db), \
@@ -140,8 +157,16 @@ pub fn write(json: &[PathBuf], out: &Path) {
     md.push_str(include_str!("report_intro.md"));
     if let Some(machine) = rows.iter().find(|r| r.engine == "machine") {
         let _ = writeln!(md, "\n## Machine\n");
-        for r in rows.iter().filter(|r| r.engine == "machine" && r.orgs == machine.orgs) {
-            let _ = writeln!(md, "- {}: {}", r.op, r.note.clone().unwrap_or_else(|| fmt(r)));
+        for r in rows
+            .iter()
+            .filter(|r| r.engine == "machine" && r.orgs == machine.orgs)
+        {
+            let _ = writeln!(
+                md,
+                "- {}: {}",
+                r.op,
+                r.note.clone().unwrap_or_else(|| fmt(r))
+            );
         }
     }
     for &n in &sizes {
@@ -165,13 +190,23 @@ pub fn write(json: &[PathBuf], out: &Path) {
                 continue;
             }
             let r = |over| ratio(&rows, op, n, over).map_or("—".into(), |x| format!("{x:.2}"));
-            let _ = writeln!(md, "| {label} | {} | {} | {} |", cells.join(" | "), r("redb"), r("sqlite"));
+            let _ = writeln!(
+                md,
+                "| {label} | {} | {} | {} |",
+                cells.join(" | "),
+                r("redb"),
+                r("sqlite")
+            );
         }
         let _ = writeln!(md, "\n### Targets at {n}\n");
         let _ = writeln!(md, "| target | measured | limit | met |");
         let _ = writeln!(md, "|---|---|---|---|");
         for t in targets(&rows, n) {
-            let met = if t.strict { t.measured < t.limit } else { t.measured <= t.limit };
+            let met = if t.strict {
+                t.measured < t.limit
+            } else {
+                t.measured <= t.limit
+            };
             let _ = writeln!(
                 md,
                 "| {} | {:.2} | {}{:.1} | {} |",

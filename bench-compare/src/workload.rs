@@ -19,13 +19,35 @@ pub struct Tenant {
 }
 
 const WORDS: [&str; 16] = [
-    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell", "Cyberdyne",
-    "Soylent", "Aperture", "Wonka", "Gringotts", "Monarch", "Vandelay", "Dunder",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Aperture",
+    "Wonka",
+    "Gringotts",
+    "Monarch",
+    "Vandelay",
+    "Dunder",
 ];
 const SUFFIXES: [&str; 6] = ["Inc", "GmbH", "Ltd", "Holdings", "Labs", "SAS"];
 const META_KEYS: [&str; 10] = [
-    "plan", "seats", "crm_id", "billing_email", "industry", "country", "owner", "tier",
-    "renewal", "segment",
+    "plan",
+    "seats",
+    "crm_id",
+    "billing_email",
+    "industry",
+    "country",
+    "owner",
+    "tier",
+    "renewal",
+    "segment",
 ];
 
 /// SplitMix64: a fixed, fast mixer for deterministic data.
@@ -61,9 +83,19 @@ impl Tenant {
             id: ulid::Ulid::from_parts(ms, random).0,
             eu: i % 2 == 1,
             external_id: format!("cus_{}_{i}", token(h, 10 + (h >> 12) as usize % 8)),
-            slug: slug.then(|| format!("{}-{i}", name.split(' ').next().unwrap_or("org").to_lowercase())),
+            slug: slug.then(|| {
+                format!(
+                    "{}-{i}",
+                    name.split(' ').next().unwrap_or("org").to_lowercase()
+                )
+            }),
             metadata: (0..(h >> 24) % 11)
-                .map(|m| (META_KEYS[m as usize].to_string(), token(h ^ m, 4 + (m as usize % 20))))
+                .map(|m| {
+                    (
+                        META_KEYS[m as usize].to_string(),
+                        token(h ^ m, 4 + (m as usize % 20)),
+                    )
+                })
                 .collect(),
             display_name: name,
             time_us: (ms * 1000) as i64,
