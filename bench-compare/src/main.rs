@@ -59,6 +59,13 @@ struct Out {
 
 impl Out {
     fn timed(&mut self, op: &str, samples: &mut Samples) {
+        if let Some(p) = std::env::var_os("BENCH_TRACE_SIZE") {
+            eprintln!(
+                "  {:<10} size after {op}: {}",
+                self.engine,
+                dir_size(Path::new(&p))
+            );
+        }
         let row = Row {
             engine: self.engine.into(),
             op: op.into(),
@@ -137,6 +144,10 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
             .push((start.elapsed().as_nanos() / batch.len() as u128) as u64);
     }
     out.timed("bulk_load", &mut bulk);
+    if std::env::var_os("BENCH_ONLY_BULK").is_some() {
+        // For profiling the load alone (e.g. under callgrind).
+        return out.rows;
+    }
     let mut next = n;
 
     let mut pick = {
@@ -294,6 +305,17 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
     engines::before_size(&engine as &dyn std::any::Any);
     drop(engine);
     out.bytes("file_size", dir_size(path));
+    if name == "orgstore" || name == "redb" {
+        // Where the bytes of a redb file go (both use redb 4.6 and the same tables).
+        let db = redb::Database::open(path).expect("open for stats");
+        let stats = db.begin_write().expect("write").stats().expect("stats");
+        out.bytes(
+            "allocated_bytes",
+            stats.allocated_pages() * stats.page_size() as u64,
+        );
+        out.bytes("stored_bytes", stats.stored_bytes());
+        out.bytes("fragmented_bytes", stats.fragmented_bytes());
+    }
 
     let mut samples = Samples::default();
     for _ in 0..5 {
@@ -307,6 +329,8 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
         samples.0.push(E::reopen_time(path, true).as_nanos() as u64);
     }
     out.timed("reopen_verified", &mut samples);
+    E::compact(path);
+    out.bytes("file_size_compacted", dir_size(path));
     out.bytes("peak_rss", peak_rss());
     out.rows
 }
@@ -330,6 +354,9 @@ fn child(engine: &str, n: u64) -> Vec<Row> {
         .tempdir_in(std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from))
         .expect("temp dir");
     let path = dir.path().join(format!("{engine}.db"));
+    if std::env::var_os("BENCH_TRACE_SIZE").is_some() {
+        std::env::set_var("BENCH_TRACE_SIZE", &path);
+    }
     match engine {
         "orgstore" => run(
             engines::orgstore_engine::OrgStoreEngine::open(&path),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::{Row, ENGINES};
 
-const TIMED_OPS: [(&str, &str); 16] = [
+const TIMED_OPS: [(&str, &str); 20] = [
     ("bulk_load", "bulk load, per org (1,000 per transaction)"),
     ("durable_create", "create, one durable transaction"),
     ("get_by_id", "get by id"),
@@ -21,7 +21,11 @@ const TIMED_OPS: [(&str, &str); 16] = [
     ("mixed_90_10", "mixed 90/10, 2 readers + 1 writer"),
     ("reopen", "reopen"),
     ("reopen_verified", "reopen with integrity check"),
-    ("file_size", "file size"),
+    ("file_size", "file size, as closed"),
+    ("file_size_compacted", "file size after compaction"),
+    ("allocated_bytes", "redb: allocated pages"),
+    ("stored_bytes", "redb: stored bytes"),
+    ("fragmented_bytes", "redb: free space inside the file"),
     ("peak_rss", "peak RSS"),
 ];
 
@@ -105,6 +109,8 @@ fn targets(rows: &[Row], n: u64) -> Vec<Target> {
     }
     vs("durable_create", "redb", 1.1, false);
     vs("file_size", "redb", 1.2, false);
+    vs("file_size_compacted", "redb", 1.2, false);
+    vs("allocated_bytes", "redb", 1.2, false);
     for op in [
         "get_by_id",
         "get_by_external_id",
