@@ -7,7 +7,15 @@ use std::time::Duration;
 
 use crate::workload::Tenant;
 
-pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// Page cache of every engine: 64 MiB, or `BENCH_CACHE_MB` for experiments.
+pub static CACHE_BYTES: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+    std::env::var("BENCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(64)
+        * 1024
+        * 1024
+});
 
 thread_local! {
     static SLOT: std::cell::Cell<usize> = const { std::cell::Cell::new(1) };
@@ -92,7 +100,7 @@ pub mod orgstore_engine {
     impl OrgStoreEngine {
         pub fn open(path: &Path) -> Self {
             let store = OrgStore::builder()
-                .cache_size(CACHE_BYTES)
+                .cache_size(*CACHE_BYTES)
                 .open(path)
                 .expect("open orgstore");
             OrgStoreEngine { store }
@@ -176,7 +184,7 @@ pub mod orgstore_engine {
         fn reopen_time(path: &Path, verify: bool) -> Duration {
             let start = Instant::now();
             let store = OrgStore::builder()
-                .cache_size(CACHE_BYTES)
+                .cache_size(*CACHE_BYTES)
                 .verify_on_open(verify)
                 .durability(Durability::Immediate)
                 .open(path)
@@ -240,7 +248,7 @@ pub mod redb_engine {
     impl RedbEngine {
         pub fn open(path: &Path) -> Self {
             let db = redb::Builder::new()
-                .set_cache_size(CACHE_BYTES)
+                .set_cache_size(*CACHE_BYTES)
                 .create(path)
                 .expect("open redb");
             let w = db.begin_write().expect("write");
@@ -439,7 +447,7 @@ pub mod redb_engine {
         fn reopen_time(path: &Path, verify: bool) -> Duration {
             let start = Instant::now();
             let db = redb::Builder::new()
-                .set_cache_size(CACHE_BYTES)
+                .set_cache_size(*CACHE_BYTES)
                 .set_check_integrity_on_open(verify)
                 .create(path)
                 .expect("reopen");
@@ -474,7 +482,7 @@ pub mod sqlite_engine {
         c.execute_batch(&format!(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-{}; \
              PRAGMA mmap_size=0; PRAGMA busy_timeout=10000;",
-            CACHE_BYTES / 1024
+            *CACHE_BYTES / 1024
         ))
         .expect("pragmas");
         c
@@ -784,7 +792,7 @@ pub mod native_engine {
     impl NativeEngine {
         pub fn open(path: &Path) -> Self {
             let mut b = Builder::new();
-            b.set_cache_size(CACHE_BYTES);
+            b.set_cache_size(*CACHE_BYTES);
             let db = b.create(&MODELS, path).expect("open native_db");
             NativeEngine { db }
         }
@@ -880,7 +888,7 @@ pub mod native_engine {
         fn reopen_time(path: &Path, verify: bool) -> Duration {
             let start = Instant::now();
             let mut b = Builder::new();
-            b.set_cache_size(CACHE_BYTES);
+            b.set_cache_size(*CACHE_BYTES);
             let mut db = b.open(&MODELS, path).expect("reopen");
             if verify {
                 db.check_integrity().expect("integrity");
@@ -892,7 +900,7 @@ pub mod native_engine {
 
         fn compact(path: &Path) {
             let mut b = Builder::new();
-            b.set_cache_size(CACHE_BYTES);
+            b.set_cache_size(*CACHE_BYTES);
             let mut db = b.open(&MODELS, path).expect("reopen");
             // native_db 0.8's compact() runs redb's once and always answers `true`.
             for _ in 0..3 {

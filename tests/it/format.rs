@@ -6,7 +6,7 @@ use std::path::Path;
 use orgstore::{Error, ErrorCode, NewOrganization, OrgStore, Organization, Region};
 use time::macros::datetime;
 
-use crate::support::{all, create, expect_code, temp_path, Rng};
+use crate::support::{all, create, expect_code, temp_path};
 
 #[test]
 fn data_survives_close_and_reopen() {
@@ -167,7 +167,7 @@ fn a_file_that_is_not_a_database_is_an_error_not_a_panic() {
 /// back exactly the original data. Never a panic.
 #[test]
 fn damaged_files_give_corruption_errors_never_panics_or_wrong_data() {
-    let mut rng = Rng::from_env("damaged files");
+    let mut rng = crate::support::rng("damaged files");
     let (dir, path) = temp_path();
     let original = {
         let s = OrgStore::open(&path).expect("open");

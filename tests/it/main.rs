@@ -4,6 +4,8 @@
 // The pedantic group and the ban on `unwrap` guard the library; tests favour plain code.
 #![allow(clippy::pedantic, clippy::unwrap_used)]
 
+#[path = "../common/mod.rs"]
+mod common;
 mod support;
 
 mod crud;

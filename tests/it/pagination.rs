@@ -227,7 +227,7 @@ fn traverse_under_churn(rng: &mut Rng, region: Option<Region>, order: Order) {
 
 #[test]
 fn full_traversal_under_churn_sees_every_survivor_exactly_once() {
-    let mut rng = Rng::from_env("pagination churn");
+    let mut rng = crate::support::rng("pagination churn");
     for region in [None, Some(Region::Us), Some(Region::Eu)] {
         for order in [Order::NewestFirst, Order::OldestFirst] {
             traverse_under_churn(&mut rng, region, order);

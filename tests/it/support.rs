@@ -40,20 +40,20 @@ pub fn expect_invalid<T: std::fmt::Debug>(result: orgstore::Result<T>, fields: &
     e
 }
 
+pub use crate::common::Rng;
+
 /// Every organization of the store, oldest first, read through the public listing.
+#[track_caller]
 pub fn all(r: &impl Readable) -> Vec<Organization> {
-    let mut out = Vec::new();
-    let mut request = orgstore::ListRequest::new()
+    let request = orgstore::ListRequest::new()
         .page_size(100)
         .order(orgstore::Order::OldestFirst);
-    loop {
-        let page = r.list(&request).expect("list");
-        out.extend(page.organizations);
-        if page.next_page_token.is_empty() {
-            return out;
-        }
-        request = request.page_token(page.next_page_token);
-    }
+    crate::common::walk(r, request).expect("list")
+}
+
+/// A generator seeded from `ORGSTORE_SEED` (or the clock), printing its seed.
+pub fn rng(test: &str) -> Rng {
+    Rng::new(crate::common::seed(test))
 }
 
 /// A snapshot of the whole store, for "nothing was written" checks.
@@ -63,36 +63,4 @@ pub fn snapshot(store: &OrgStore) -> (Vec<Organization>, u64) {
         all(&store.begin_read().expect("read")),
         store.count(None).expect("count"),
     )
-}
-
-/// A small deterministic generator (xorshift64*) for randomized tests.
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded from `ORGSTORE_SEED` if set, else from the clock; prints the seed so a failure
-    /// can be replayed with `ORGSTORE_SEED=<seed>`.
-    pub fn from_env(test: &str) -> Rng {
-        let seed = std::env::var("ORGSTORE_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-            });
-        eprintln!("{test}: seed {seed} (replay with ORGSTORE_SEED={seed})");
-        Rng(seed.max(1))
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
