@@ -547,6 +547,9 @@ fn main() {
     let text = serde_json::to_string_pretty(&rows).expect("json");
     match json.first() {
         Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).expect("create the json's folder");
+            }
             std::fs::write(path, text).expect("write json");
             eprintln!("wrote {}", path.display());
         }
