@@ -1,0 +1,133 @@
+//! Probe: the cost of reading a page of 100 records straight from raw redb 4.6, at any store
+//! size, outside the benchmark harness.
+//!
+//! ```text
+//! cargo run --release -p bench-compare --bin pageprobe -- both 1000000 /path/to/probe.redb [CACHE_MB]
+//! ```
+//!
+//! `load N FILE` writes N records (OrgStore's encoding, 1,000 per transaction); `read N FILE`
+//! reads the first page of 100 records 2,000 times and prints the mean; `both` does both in one
+//! process. `GETS=K` runs K random gets first; `BALLAST=1` first fills the heap with a million
+//! small strings, as the harness's tenant list does.
+
+#![allow(clippy::unwrap_used)]
+
+use redb::{Database, ReadableDatabase, TableDefinition};
+use std::time::Instant;
+const T: TableDefinition<&[u8], &[u8]> = TableDefinition::new("orgs");
+fn key(i: u64) -> Vec<u8> {
+    let mut k = vec![26u8];
+    k.extend_from_slice(format!("{:026}", i).as_bytes());
+    k
+}
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mode = &args[1];
+    let n: u64 = args[2].parse().unwrap();
+    let path = &args[3];
+    let cache: usize = args.get(4).map(|s| s.parse().unwrap()).unwrap_or(64) << 20;
+    if mode == "load" || mode == "both" {
+        let _ = std::fs::remove_file(path);
+        let db = redb::Builder::new()
+            .set_cache_size(cache)
+            .create(path)
+            .unwrap();
+        let mut org =
+            orgstore::internals::decode_record(&orgstore::internals::encode_record(&sample()))
+                .unwrap();
+        org.display_name = "Tenant Holdings 123456".into();
+        let value = orgstore::internals::encode_record(&org);
+        for c in 0..(n / 1000) {
+            let w = db.begin_write().unwrap();
+            {
+                let mut t = w.open_table(T).unwrap();
+                for i in c * 1000..(c + 1) * 1000 {
+                    t.insert(key(i).as_slice(), value.as_slice()).unwrap();
+                }
+            }
+            w.commit().unwrap();
+        }
+        if mode == "load" {
+            return;
+        }
+        read_loop(&db, n);
+    } else {
+        let db = redb::Builder::new()
+            .set_cache_size(cache)
+            .open(path)
+            .unwrap();
+        read_loop(&db, n);
+    }
+}
+
+fn read_loop(db: &Database, n: u64) {
+    {
+        // Optionally fill the heap like the harness does (a million small tenants).
+        let ballast: Vec<(String, String, Vec<(String, String)>)> =
+            if std::env::var_os("BALLAST").is_some() {
+                (0..n)
+                    .map(|i| {
+                        (
+                            format!("Tenant {i}"),
+                            format!("cus_{i:020}"),
+                            (0..i % 11)
+                                .map(|m| (format!("key{m}"), format!("v{m}{i}")))
+                                .collect(),
+                        )
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        if let Some(g) = std::env::var("GETS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            let mut x = 12345u64;
+            for _ in 0..g {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let r = db.begin_read().unwrap();
+                let t = r.open_table(T).unwrap();
+                let v = t.get(key((x >> 20) % n).as_slice()).unwrap().unwrap();
+                let _ = orgstore::internals::decode_record(v.value()).unwrap();
+            }
+        }
+        let reps = 2000;
+        let start = Instant::now();
+        let mut total = 0usize;
+        for _ in 0..reps {
+            let r = db.begin_read().unwrap();
+            let t = r.open_table(T).unwrap();
+            for item in t.range::<&[u8]>(..).unwrap().take(100) {
+                let (k, v) = item.unwrap();
+                let org = orgstore::internals::decode_record(v.value()).unwrap();
+                total += k.value().len() + org.display_name.len();
+            }
+        }
+        println!(
+            "{n}: {:.1} us per page of 100 ({total}, ballast {})",
+            start.elapsed().as_secs_f64() * 1e6 / reps as f64,
+            ballast.len()
+        );
+    }
+}
+
+fn sample() -> orgstore::Organization {
+    let t = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    orgstore::Organization {
+        id: "org_1".parse().unwrap(),
+        create_time: t,
+        update_time: t,
+        display_name: "x".into(),
+        region_code: orgstore::Region::Us,
+        external_id: Some("cus_abcdefghijklmnop_123456".into()),
+        metadata: (0..5)
+            .map(|m| (format!("key{m}"), format!("value-{m}-abcdefgh")))
+            .collect(),
+        settings: vec![],
+        slug: Some("tenant-123456".into()),
+        logo_url: None,
+    }
+}
