@@ -149,6 +149,14 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
         return out.rows;
     }
     let mut next = n;
+    if std::env::var_os("BENCH_PAGES_AFTER_LOAD").is_some() {
+        // Diagnostic: the page cost right after the load, before any other phase.
+        let mut samples = Samples::default();
+        for i in 0..s.pages {
+            samples.time(|| engine.first_page(i % 2 == 1, 100));
+        }
+        out.timed("list_first_page_after_load", &mut samples);
+    }
 
     let mut pick = {
         let mut state = 0x5EED_u64;
