@@ -7,14 +7,19 @@
 //!
 //! `load N FILE` writes N records (OrgStore's encoding, 1,000 per transaction); `read N FILE`
 //! reads the first page of 100 records 2,000 times and prints the mean; `both` does both in one
-//! process. `GETS=K` runs K random gets first; `BALLAST=1` first fills the heap with a million
-//! small strings, as the harness's tenant list does.
+//! process. `GETS=K` runs K random gets first; `BALLAST=1` (after opening) or `BALLAST_FIRST=1`
+//! (before loading) fills the heap with a million small strings, as the harness's tenant list
+//! does; `INDEXES=1` also fills two index tables at random positions; `REGIONS=1` splits the
+//! records over two tables and alternates between them when reading.
 
 #![allow(clippy::unwrap_used)]
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 use std::time::Instant;
 const T: TableDefinition<&[u8], &[u8]> = TableDefinition::new("orgs");
+const T2: TableDefinition<&[u8], &[u8]> = TableDefinition::new("orgs2");
+const EXT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("by_external_id");
+const SLUG: TableDefinition<&[u8], &[u8]> = TableDefinition::new("by_slug");
 fn key(i: u64) -> Vec<u8> {
     let mut k = vec![26u8];
     k.extend_from_slice(format!("{:026}", i).as_bytes());
@@ -26,6 +31,21 @@ fn main() {
     let n: u64 = args[2].parse().unwrap();
     let path = &args[3];
     let cache: usize = args.get(4).map(|s| s.parse().unwrap()).unwrap_or(64) << 20;
+    let _early: Vec<(String, Vec<(String, String)>)> =
+        if std::env::var_os("BALLAST_FIRST").is_some() {
+            (0..n)
+                .map(|i| {
+                    (
+                        format!("Tenant {i}"),
+                        (0..i % 11)
+                            .map(|m| (format!("key{m}"), format!("value-{m}-{i}-abcdefgh")))
+                            .collect(),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
     if mode == "load" || mode == "both" {
         let _ = std::fs::remove_file(path);
         let db = redb::Builder::new()
@@ -41,8 +61,25 @@ fn main() {
             let w = db.begin_write().unwrap();
             {
                 let mut t = w.open_table(T).unwrap();
+                let mut t2 = w.open_table(T2).unwrap();
+                let two = std::env::var_os("REGIONS").is_some();
+                let mut ext = w.open_table(EXT).unwrap();
+                let mut slug = w.open_table(SLUG).unwrap();
+                let indexes = std::env::var_os("INDEXES").is_some();
                 for i in c * 1000..(c + 1) * 1000 {
-                    t.insert(key(i).as_slice(), value.as_slice()).unwrap();
+                    if two && i % 2 == 1 {
+                        t2.insert(key(i).as_slice(), value.as_slice()).unwrap();
+                    } else {
+                        t.insert(key(i).as_slice(), value.as_slice()).unwrap();
+                    }
+                    if indexes {
+                        // Index keys at random positions, as external ids and slugs are.
+                        let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+                        ext.insert(format!("cus_{h:016x}_{i}").as_bytes(), key(i).as_slice())
+                            .unwrap();
+                        slug.insert(format!("t-{:x}-{i}", h >> 7).as_bytes(), key(i).as_slice())
+                            .unwrap();
+                    }
                 }
             }
             w.commit().unwrap();
@@ -97,9 +134,12 @@ fn read_loop(db: &Database, n: u64) {
         let reps = 2000;
         let start = Instant::now();
         let mut total = 0usize;
-        for _ in 0..reps {
+        let two = std::env::var_os("REGIONS").is_some();
+        for rep in 0..reps {
             let r = db.begin_read().unwrap();
-            let t = r.open_table(T).unwrap();
+            let t = r
+                .open_table(if two && rep % 2 == 1 { T2 } else { T })
+                .unwrap();
             for item in t.range::<&[u8]>(..).unwrap().take(100) {
                 let (k, v) = item.unwrap();
                 let org = orgstore::internals::decode_record(v.value()).unwrap();
