@@ -190,14 +190,19 @@ fn megabyte_strings_are_refused_cheaply() {
     });
 }
 
+/// 10,000 distinct, individually valid metadata pairs.
+fn ten_thousand_pairs() -> BTreeMap<String, String> {
+    (0..10_000)
+        .map(|i| (format!("key{i:05}"), format!("value {i}")))
+        .collect()
+}
+
 #[test]
 fn ten_thousand_metadata_pairs_or_toggles_are_refused_cheaply() {
     let _turn = serial();
     let t = target();
     let id = t.existing.id.clone();
-    let pairs: BTreeMap<String, String> = (0..10_000)
-        .map(|i| (format!("key{i:05}"), format!("value {i}")))
-        .collect();
+    let pairs = ten_thousand_pairs();
     let mut new = NewOrganization::new("a");
     for (k, v) in &pairs {
         new = new.metadata(k, v);
@@ -358,9 +363,7 @@ fn regression_a_huge_metadata_merge_is_refused_before_it_is_built() {
     let _turn = serial();
     let t = target();
     let id = t.existing.id.clone();
-    let pairs: BTreeMap<String, String> = (0..10_000)
-        .map(|i| (format!("key{i:05}"), format!("value {i}")))
-        .collect();
+    let pairs = ten_thousand_pairs();
     let mut merge = OrganizationUpdate::new();
     for (k, v) in &pairs {
         merge = merge.set_metadata(k, v);
