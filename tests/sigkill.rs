@@ -131,7 +131,9 @@ fn every_acknowledged_write_survives_sigkill() {
             .unwrap();
         let acked = out
             .lines()
-            .filter_map(|l| l.strip_prefix("ACK "))
+            // The test harness may print its own "test sigkill_child ... " on the same line as
+            // the first acknowledgement, so look for the marker anywhere in the line.
+            .filter_map(|l| l.rfind("ACK ").map(|i| &l[i + 4..]))
             .filter_map(|n| n.parse::<u64>().ok())
             .max()
             .unwrap_or(landed);
@@ -149,11 +151,26 @@ fn every_acknowledged_write_survives_sigkill() {
             landed = acked + 1;
             in_flight_landed += 1;
         } else {
+            let diff = |n: u64| {
+                let want = expected(n);
+                let missing: Vec<&String> =
+                    want.keys().filter(|k| !state.contains_key(*k)).collect();
+                let extra: Vec<&String> = state.keys().filter(|k| !want.contains_key(*k)).collect();
+                let changed: Vec<&String> = want
+                    .iter()
+                    .filter(|(k, v)| state.get(*k).is_some_and(|s| s != *v))
+                    .map(|(k, _)| k)
+                    .collect();
+                format!("vs {n}: missing {missing:?}, extra {extra:?}, changed {changed:?}")
+            };
             panic!(
                 "cycle {cycle}: after {acked} acknowledged transactions the store holds {} records, \
-                 matching neither {acked} nor {} transactions",
+                 matching neither {acked} nor {} transactions; {}; {}; child output: {:?}",
                 state.len(),
-                acked + 1
+                acked + 1,
+                diff(acked),
+                diff(acked + 1),
+                out.lines().rev().take(3).collect::<Vec<_>>()
             );
         }
         check_invariants(&store).unwrap_or_else(|e| panic!("cycle {cycle}: {e}"));
