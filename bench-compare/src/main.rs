@@ -150,7 +150,17 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
     }
     let mut next = n;
     if std::env::var_os("BENCH_PAGES_AFTER_LOAD").is_some() {
-        // Diagnostic: the page cost right after the load, before any other phase.
+        // Diagnostic: the page cost right after the load, before any other phase (and, with
+        // BENCH_DROP_TENANTS, without the generated tenants in memory).
+        if std::env::var_os("BENCH_DROP_TENANTS").is_some() {
+            drop(tenants);
+            let mut samples = Samples::default();
+            for i in 0..s.pages {
+                samples.time(|| engine.first_page(i % 2 == 1, 100));
+            }
+            out.timed("list_first_page_after_load_without_tenants", &mut samples);
+            return out.rows;
+        }
         let mut samples = Samples::default();
         for i in 0..s.pages {
             samples.time(|| engine.first_page(i % 2 == 1, 100));

@@ -14,7 +14,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use redb::{Database, ReadableDatabase, TableDefinition};
+#[path = "../workload.rs"]
+#[allow(dead_code)]
+mod workload;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::time::Instant;
 const T: TableDefinition<&[u8], &[u8]> = TableDefinition::new("orgs");
 const T2: TableDefinition<&[u8], &[u8]> = TableDefinition::new("orgs2");
@@ -67,7 +71,23 @@ fn main() {
                 let mut slug = w.open_table(SLUG).unwrap();
                 let indexes = std::env::var_os("INDEXES").is_some();
                 for i in c * 1000..(c + 1) * 1000 {
-                    if two && i % 2 == 1 {
+                    if std::env::var_os("TENANTS").is_some() {
+                        // The harness's own tenants, keys and bytes.
+                        let tenant = workload::Tenant::generate(i);
+                        if std::env::var_os("UNIQ").is_some() {
+                            // The uniqueness probes the harness makes before each insert.
+                            assert!(ext.get(tenant.external_id.as_bytes()).unwrap().is_none());
+                            if let Some(sl) = &tenant.slug {
+                                assert!(slug.get(sl.as_bytes()).unwrap().is_none());
+                            }
+                        }
+                        let text = workload::ulid_text(tenant.id);
+                        let mut k = vec![text.len() as u8];
+                        k.extend_from_slice(text.as_bytes());
+                        let v = orgstore::internals::encode_record(&tenant.to_org());
+                        let table = if two && tenant.eu { &mut t2 } else { &mut t };
+                        table.insert(k.as_slice(), v.as_slice()).unwrap();
+                    } else if two && i % 2 == 1 {
                         t2.insert(key(i).as_slice(), value.as_slice()).unwrap();
                     } else {
                         t.insert(key(i).as_slice(), value.as_slice()).unwrap();
@@ -140,11 +160,17 @@ fn read_loop(db: &Database, n: u64) {
             let t = r
                 .open_table(if two && rep % 2 == 1 { T2 } else { T })
                 .unwrap();
+            let collect = std::env::var_os("COLLECT").is_some();
+            let mut kept = Vec::new();
             for item in t.range::<&[u8]>(..).unwrap().take(100) {
                 let (k, v) = item.unwrap();
                 let org = orgstore::internals::decode_record(v.value()).unwrap();
                 total += k.value().len() + org.display_name.len();
+                if collect {
+                    kept.push(org);
+                }
             }
+            std::hint::black_box(&kept);
         }
         println!(
             "{n}: {:.1} us per page of 100 ({total}, ballast {})",
