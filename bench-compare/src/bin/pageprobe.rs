@@ -63,7 +63,39 @@ fn main() {
         let value = orgstore::internals::encode_record(&org);
         for c in 0..(n / 1000) {
             let w = db.begin_write().unwrap();
-            {
+            if std::env::var_os("REOPEN").is_some() {
+                // As the harness's raw-redb engine does: open each table for each operation.
+                for i in c * 1000..(c + 1) * 1000 {
+                    let tenant = workload::Tenant::generate(i);
+                    let (o, e, s) = if tenant.eu {
+                        (T2, EXT, SLUG)
+                    } else {
+                        (T, EXT, SLUG)
+                    };
+                    for def in [EXT, SLUG] {
+                        let table = w.open_table(def).unwrap();
+                        assert!(table.get(tenant.external_id.as_bytes()).unwrap().is_none());
+                    }
+                    let text = workload::ulid_text(tenant.id);
+                    let mut k = vec![text.len() as u8];
+                    k.extend_from_slice(text.as_bytes());
+                    let v = orgstore::internals::encode_record(&tenant.to_org());
+                    w.open_table(o)
+                        .unwrap()
+                        .insert(k.as_slice(), v.as_slice())
+                        .unwrap();
+                    w.open_table(e)
+                        .unwrap()
+                        .insert(tenant.external_id.as_bytes(), k.as_slice())
+                        .unwrap();
+                    if let Some(sl) = &tenant.slug {
+                        w.open_table(s)
+                            .unwrap()
+                            .insert(sl.as_bytes(), k.as_slice())
+                            .unwrap();
+                    }
+                }
+            } else {
                 let mut t = w.open_table(T).unwrap();
                 let mut t2 = w.open_table(T2).unwrap();
                 let two = std::env::var_os("REGIONS").is_some();
