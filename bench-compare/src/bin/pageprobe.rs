@@ -136,6 +136,16 @@ fn main() {
             }
             w.commit().unwrap();
         }
+        if std::env::var_os("STATS").is_some() {
+            let st = db.begin_write().unwrap().stats().unwrap();
+            println!(
+                "{n}: leaf pages {}, branch pages {}, stored bytes {}, fragmented bytes {}",
+                st.leaf_pages(),
+                st.branch_pages(),
+                st.stored_bytes(),
+                st.fragmented_bytes()
+            );
+        }
         if mode == "load" {
             return;
         }
