@@ -161,11 +161,30 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
             out.timed("list_first_page_after_load_without_tenants", &mut samples);
             return out.rows;
         }
+        if let Some(gate) = std::env::var_os("BENCH_GATE") {
+            // For profiling the pages alone: wait here until the file `gate` exists (e.g. after
+            // `callgrind_control -i on`), then stop after the pages.
+            eprintln!("loaded; waiting for {}", PathBuf::from(&gate).display());
+            while !Path::new(&gate).exists() {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        }
         let mut samples = Samples::default();
+        let before = faults();
         for i in 0..s.pages {
             samples.time(|| engine.first_page(i % 2 == 1, 100));
         }
+        let after = faults();
+        eprintln!(
+            "pages after load: minor faults {} major {} over {} pages",
+            after.0 - before.0,
+            after.1 - before.1,
+            s.pages
+        );
         out.timed("list_first_page_after_load", &mut samples);
+        if std::env::var_os("BENCH_GATE").is_some() {
+            return out.rows;
+        }
     }
 
     let mut pick = {
@@ -351,6 +370,21 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
     out.bytes("file_size_compacted", dir_size(path));
     out.bytes("peak_rss", peak_rss());
     out.rows
+}
+
+/// Minor and major page faults of this process so far (Linux `/proc/self/stat`).
+fn faults() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name: state is field 3, minflt 10, majflt 12.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    (
+        f.get(7).copied().unwrap_or(0),
+        f.get(9).copied().unwrap_or(0),
+    )
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in bytes.
