@@ -19,6 +19,7 @@
 //! damaged byte can only ever surface as [`Error::Corrupted`], not as a panic inside redb's
 //! UTF-8 decoding.
 
+use std::cell::{Ref, RefCell, RefMut};
 use std::ops::Bound;
 use std::path::Path;
 
@@ -38,19 +39,30 @@ pub(crate) const FORMAT_VERSION: u32 = 1;
 
 type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
-const META: Def = TableDefinition::new("orgstore/meta");
-const ORGS: [Def; 2] = [
-    TableDefinition::new("us/orgs/v1"),
-    TableDefinition::new("eu/orgs/v1"),
+/// A table of the schema: its definition and its place in a write transaction's set of open
+/// tables ([`OpenTables`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Tab {
+    def: Def,
+    slot: usize,
+}
+
+const fn tab(name: &'static str, slot: usize) -> Tab {
+    Tab {
+        def: TableDefinition::new(name),
+        slot,
+    }
+}
+
+const META: Tab = tab("orgstore/meta", 0);
+const ORGS: [Tab; 2] = [tab("us/orgs/v1", 1), tab("eu/orgs/v1", 2)];
+const BY_EXTERNAL_ID: [Tab; 2] = [
+    tab("us/by_external_id/v1", 3),
+    tab("eu/by_external_id/v1", 4),
 ];
-const BY_EXTERNAL_ID: [Def; 2] = [
-    TableDefinition::new("us/by_external_id/v1"),
-    TableDefinition::new("eu/by_external_id/v1"),
-];
-const BY_SLUG: [Def; 2] = [
-    TableDefinition::new("us/by_slug/v1"),
-    TableDefinition::new("eu/by_slug/v1"),
-];
+const BY_SLUG: [Tab; 2] = [tab("us/by_slug/v1", 5), tab("eu/by_slug/v1", 6)];
+/// How many tables the schema has.
+const TABLES: usize = 7;
 
 const META_FORMAT_VERSION: &[u8] = b"format_version";
 const META_LAST_ID: &[u8] = b"last_assigned_id";
@@ -63,7 +75,7 @@ pub(crate) enum Index {
 }
 
 impl Index {
-    fn def(self, region: Region) -> Def {
+    fn table(self, region: Region) -> Tab {
         match self {
             Index::ExternalId => BY_EXTERNAL_ID[region.index()],
             Index::Slug => BY_SLUG[region.index()],
@@ -207,7 +219,7 @@ impl Engine {
     fn init(db: redb::Database) -> Result<Engine> {
         let engine = Engine { db };
         let read = engine.db.begin_read().storage()?;
-        let ready = match read.open_table(META) {
+        let ready = match read.open_table(META.def) {
             Ok(meta) => {
                 check_version(meta.get(META_FORMAT_VERSION).storage()?.as_ref())?;
                 true
@@ -224,8 +236,8 @@ impl Engine {
                 .storage()?
                 .map(|t| redb::TableHandle::name(&t).to_owned())
                 .collect();
-            if existing.iter().any(|n| n == META.name_str()) {
-                let meta = w.open_table(META).storage()?;
+            if existing.iter().any(|n| n == META.def.name_str()) {
+                let meta = w.open_table(META.def).storage()?;
                 check_version(meta.get(META_FORMAT_VERSION).storage()?.as_ref())?;
             } else if !existing.is_empty() {
                 return Err(Error::precondition(format!(
@@ -233,14 +245,14 @@ impl Engine {
                     existing.join(", ")
                 )));
             } else {
-                let mut meta = w.open_table(META).storage()?;
+                let mut meta = w.open_table(META.def).storage()?;
                 meta.insert(META_FORMAT_VERSION, &FORMAT_VERSION.to_le_bytes()[..])
                     .storage()?;
             }
             for region in Region::ALL {
-                w.open_table(ORGS[region.index()]).storage()?;
+                w.open_table(ORGS[region.index()].def).storage()?;
                 for index in Index::ALL {
-                    w.open_table(index.def(region)).storage()?;
+                    w.open_table(index.table(region).def).storage()?;
                 }
             }
             w.commit().storage()?;
@@ -252,13 +264,13 @@ impl Engine {
         self.db.begin_read().storage()
     }
 
-    pub(crate) fn begin_write(&self, durable: bool) -> Result<redb::WriteTransaction> {
+    pub(crate) fn begin_write(&self, durable: bool) -> Result<Writer> {
         let mut w = self.db.begin_write().storage()?;
         if !durable {
             w.set_durability(redb::Durability::None)
                 .map_err(|e| Error::precondition(e.to_string()))?;
         }
-        Ok(w)
+        Ok(Writer::new(w))
     }
 
     /// Verifies every checksum, repairing what redb can; `Ok(true)` when the file was intact.
@@ -361,6 +373,12 @@ impl NameStr for Def {
     }
 }
 
+impl NameStr for Tab {
+    fn name_str(&self) -> &str {
+        self.def.name_str()
+    }
+}
+
 fn builder(options: &OpenOptions) -> redb::Builder {
     let mut b = redb::Builder::new();
     b.set_cache_size(options.cache_size);
@@ -393,25 +411,137 @@ fn check_version(stored: Option<&redb::AccessGuard<'_, &'static [u8]>>) -> Resul
 // ---------------------------------------------------------------------------------------------
 // Reading: one code path for read and write transactions
 
-/// Opens tables for reading in either kind of transaction.
+/// Tables to read, in either kind of transaction.
 pub(crate) trait Tables {
-    type Table<'a>: ReadableTable<&'static [u8], &'static [u8]>
+    /// The table type of the transaction.
+    type Inner: ReadableTable<&'static [u8], &'static [u8]>;
+    /// What [`table`](Tables::table) hands out: the table itself or a borrow of it.
+    type Table<'a>: std::ops::Deref<Target = Self::Inner>
     where
         Self: 'a;
-    fn table(&self, def: Def) -> Result<Self::Table<'_>>;
+    fn table(&self, tab: Tab) -> Result<Self::Table<'_>>;
 }
 
-impl Tables for redb::ReadTransaction {
-    type Table<'a> = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
-    fn table(&self, def: Def) -> Result<Self::Table<'_>> {
-        self.open_table(def).storage()
+/// A table owned by the caller (a read transaction's tables are independent values).
+pub(crate) struct Owned<T>(T);
+
+impl<T> std::ops::Deref for Owned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
     }
 }
 
-impl Tables for redb::WriteTransaction {
-    type Table<'a> = redb::Table<'a, &'static [u8], &'static [u8]>;
-    fn table(&self, def: Def) -> Result<Self::Table<'_>> {
-        self.open_table(def).storage()
+impl Tables for redb::ReadTransaction {
+    type Inner = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+    type Table<'a> = Owned<Self::Inner>;
+    fn table(&self, tab: Tab) -> Result<Self::Table<'_>> {
+        self.open_table(tab.def).storage().map(Owned)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write transactions
+
+type WriteTable<'q> = redb::Table<'q, &'static [u8], &'static [u8]>;
+
+/// The tables a write transaction has opened so far, one slot per table of the schema.
+///
+/// redb lets a write transaction have a table open only once at a time, and opening one costs
+/// a lookup in the transaction's table tree (a fifth of a bulk load when each operation opened
+/// its tables anew). So each table is opened at its first use and stays open until the
+/// transaction ends; reads and writes borrow it from here.
+#[derive(Default)]
+pub(crate) struct OpenTables<'q>([RefCell<Option<WriteTable<'q>>>; TABLES]);
+
+self_cell::self_cell!(
+    /// A redb write transaction together with the tables it has open.
+    struct WriterCell {
+        owner: redb::WriteTransaction,
+        #[not_covariant]
+        dependent: OpenTables,
+    }
+);
+
+/// An OrgStore write transaction at the engine level: a redb write transaction that keeps
+/// every table it uses open until it commits or is dropped (which rolls it back).
+pub(crate) struct Writer(WriterCell);
+
+impl Writer {
+    fn new(txn: redb::WriteTransaction) -> Writer {
+        Writer(WriterCell::new(txn, |_| OpenTables::default()))
+    }
+
+    /// Runs `f` with access to the transaction's tables.
+    pub(crate) fn with<R>(&self, f: impl for<'o, 'q> FnOnce(&W<'o, 'q>) -> R) -> R {
+        self.0.with_dependent(|txn, open| f(&W { txn, open }))
+    }
+
+    /// Closes the tables and commits.
+    pub(crate) fn commit(self) -> Result<()> {
+        self.0.into_owner().commit().storage()
+    }
+
+    /// Closes the tables and rolls back.
+    pub(crate) fn abort(self) -> Result<()> {
+        self.0.into_owner().abort().storage()
+    }
+}
+
+/// A view of a [`Writer`] inside [`Writer::with`]: the transaction and its open tables.
+pub(crate) struct W<'o, 'q> {
+    txn: &'q redb::WriteTransaction,
+    open: &'o OpenTables<'q>,
+}
+
+impl<'o, 'q> W<'o, 'q> {
+    /// The slot of `tab`, with the table opened if this is its first use.
+    fn slot(&self, tab: Tab) -> Result<&'o RefCell<Option<WriteTable<'q>>>> {
+        let open: &'o OpenTables<'q> = self.open;
+        let slot = &open.0[tab.slot];
+        // An empty slot cannot be borrowed (nothing is handed out of it), so filling it is safe.
+        if let Ok(mut empty) = slot.try_borrow_mut() {
+            if empty.is_none() {
+                *empty = Some(self.txn.open_table(tab.def).storage()?);
+            }
+        }
+        Ok(slot)
+    }
+
+    /// `tab`, for writing.
+    fn table_mut(&self, tab: Tab) -> Result<RefMut<'o, WriteTable<'q>>> {
+        self.slot(tab)?
+            .try_borrow_mut()
+            .ok()
+            .and_then(|t| RefMut::filter_map(t, Option::as_mut).ok())
+            .ok_or_else(|| busy(tab))
+    }
+}
+
+/// A table wanted for writing while it is borrowed: a bug of this module, reported, not a
+/// panic.
+fn busy(tab: Tab) -> Error {
+    Error::Storage(StorageError::new(
+        format!(
+            "table {} is already in use in this transaction",
+            tab.name_str()
+        ),
+        None,
+    ))
+}
+
+impl<'q> Tables for W<'_, 'q> {
+    type Inner = WriteTable<'q>;
+    type Table<'a>
+        = Ref<'a, WriteTable<'q>>
+    where
+        Self: 'a;
+    fn table(&self, tab: Tab) -> Result<Self::Table<'_>> {
+        self.slot(tab)?
+            .try_borrow()
+            .ok()
+            .and_then(|t| Ref::filter_map(t, Option::as_ref).ok())
+            .ok_or_else(|| busy(tab))
     }
 }
 
@@ -452,7 +582,7 @@ fn find_by_index<T: Tables>(
 ) -> Result<Option<Organization>> {
     for &region in within {
         let key = {
-            let table = t.table(index.def(region))?;
+            let table = t.table(index.table(region))?;
             let hit = table.get(value.as_bytes()).storage()?;
             match hit {
                 Some(k) => k.value().to_vec(),
@@ -464,7 +594,7 @@ fn find_by_index<T: Tables>(
             Some(org) if index.value(&org) == Some(value) => Ok(Some(org)),
             _ => Err(Error::corrupted(format!(
                 "index {} entry {value:?} points at {id}, which does not hold it",
-                index.def(region).name_str()
+                index.table(region).name_str()
             ))),
         };
     }
@@ -612,7 +742,7 @@ fn fetch_range<T: Tables>(
         // All regions: merge the per-region scans in id order.
         let mut iters = Vec::with_capacity(tables.len());
         for (region, table) in &tables {
-            iters.push((*region, range(table, from, scan)?.peekable()));
+            iters.push((*region, range(&**table, from, scan)?.peekable()));
         }
         loop {
             let Some(i) = next_source(&mut iters, scan) else {
@@ -635,7 +765,7 @@ fn fetch_range<T: Tables>(
             Scan::Descending => Scan::Ascending,
         };
         for (_, table) in &tables {
-            if range(table, behind, back)?
+            if range(&**table, behind, back)?
                 .next()
                 .transpose()
                 .storage()?
@@ -718,7 +848,7 @@ pub(crate) fn check_indexes<T: Tables>(t: &T) -> Result<u64> {
                     continue;
                 };
                 expected[i] += 1;
-                let table = t.table(index.def(region))?;
+                let table = t.table(index.table(region))?;
                 let entry = table.get(value.as_bytes()).storage()?;
                 if entry.as_ref().map(redb::AccessGuard::value) != Some(k.value()) {
                     return Err(Error::corrupted(format!(
@@ -729,12 +859,12 @@ pub(crate) fn check_indexes<T: Tables>(t: &T) -> Result<u64> {
             }
         }
         for (i, index) in Index::ALL.into_iter().enumerate() {
-            let table = t.table(index.def(region))?;
+            let table = t.table(index.table(region))?;
             let len = table.len().storage()?;
             if len != expected[i] {
                 return Err(Error::corrupted(format!(
                     "index {} has {len} entries for {} holders",
-                    index.def(region).name_str(),
+                    index.table(region).name_str(),
                     expected[i]
                 )));
             }
@@ -764,7 +894,7 @@ pub(crate) struct WriteContext {
 
 /// Refuses unique values held by an organization other than `owner`.
 fn check_unique(
-    w: &redb::WriteTransaction,
+    w: &W<'_, '_>,
     owner: Option<&OrgId>,
     external_id: Option<&str>,
     slug: Option<&str>,
@@ -785,7 +915,7 @@ fn check_unique(
 }
 
 /// [`check_unique`] for the values of a complete record.
-fn check_unique_record(w: &redb::WriteTransaction, org: &Organization) -> Result<()> {
+fn check_unique_record(w: &W<'_, '_>, org: &Organization) -> Result<()> {
     check_unique(
         w,
         Some(&org.id),
@@ -795,7 +925,7 @@ fn check_unique_record(w: &redb::WriteTransaction, org: &Organization) -> Result
 }
 
 /// Writes `new` (replacing `old`, the same id's current record, if given) with its indexes.
-fn put(w: &redb::WriteTransaction, old: Option<&Organization>, new: &Organization) -> Result<()> {
+fn put(w: &W<'_, '_>, old: Option<&Organization>, new: &Organization) -> Result<()> {
     let region = new.region_code;
     let key = id_key(&new.id);
     for index in Index::ALL {
@@ -803,7 +933,7 @@ fn put(w: &redb::WriteTransaction, old: Option<&Organization>, new: &Organizatio
         if before == after {
             continue;
         }
-        let mut table = w.open_table(index.def(region)).storage()?;
+        let mut table = w.table_mut(index.table(region))?;
         if let Some(v) = before {
             table.remove(v.as_bytes()).storage()?;
         }
@@ -811,25 +941,23 @@ fn put(w: &redb::WriteTransaction, old: Option<&Organization>, new: &Organizatio
             table.insert(v.as_bytes(), key.as_slice()).storage()?;
         }
     }
-    let mut orgs = w.open_table(ORGS[region.index()]).storage()?;
+    let mut orgs = w.table_mut(ORGS[region.index()])?;
     orgs.insert(key.as_slice(), codec::encode(new).as_slice())
         .storage()?;
     Ok(())
 }
 
 /// Removes `org` and its index entries.
-fn remove(w: &redb::WriteTransaction, org: &Organization) -> Result<()> {
+fn remove(w: &W<'_, '_>, org: &Organization) -> Result<()> {
     let region = org.region_code;
     for index in Index::ALL {
         if let Some(v) = index.value(org) {
-            w.open_table(index.def(region))
-                .storage()?
+            w.table_mut(index.table(region))?
                 .remove(v.as_bytes())
                 .storage()?;
         }
     }
-    w.open_table(ORGS[region.index()])
-        .storage()?
+    w.table_mut(ORGS[region.index()])?
         .remove(id_key(&org.id).as_slice())
         .storage()?;
     Ok(())
@@ -846,8 +974,8 @@ pub(crate) struct IdState {
     dirty: bool,
 }
 
-fn read_last_id(w: &redb::WriteTransaction) -> Result<Option<ulid::Ulid>> {
-    let meta = w.open_table(META).storage()?;
+fn read_last_id(w: &W<'_, '_>) -> Result<Option<ulid::Ulid>> {
+    let meta = w.table(META)?;
     let value = meta.get(META_LAST_ID).storage()?;
     value
         .map(|v| {
@@ -862,10 +990,9 @@ fn read_last_id(w: &redb::WriteTransaction) -> Result<Option<ulid::Ulid>> {
 
 /// Writes the last assigned id back to the meta table if this transaction assigned any.
 /// Call just before committing.
-pub(crate) fn save_ids(w: &redb::WriteTransaction, ids: &IdState) -> Result<()> {
+pub(crate) fn save_ids(w: &W<'_, '_>, ids: &IdState) -> Result<()> {
     if let (true, Some(last)) = (ids.dirty, ids.last) {
-        w.open_table(META)
-            .storage()?
+        w.table_mut(META)?
             .insert(META_LAST_ID, &last.to_bytes()[..])
             .storage()?;
     }
@@ -883,7 +1010,7 @@ fn exists<T: Tables>(t: &T, key: &[u8]) -> Result<bool> {
 }
 
 /// Draws the next assigned id: above every id assigned before, and not held by any record.
-fn assign_id(w: &redb::WriteTransaction, ids: &mut IdState, now: OffsetDateTime) -> Result<OrgId> {
+fn assign_id(w: &W<'_, '_>, ids: &mut IdState, now: OffsetDateTime) -> Result<OrgId> {
     if !ids.loaded {
         ids.last = read_last_id(w)?;
         ids.loaded = true;
@@ -906,7 +1033,7 @@ fn assign_id(w: &redb::WriteTransaction, ids: &mut IdState, now: OffsetDateTime)
 }
 
 pub(crate) fn create(
-    w: &redb::WriteTransaction,
+    w: &W<'_, '_>,
     ids: &mut IdState,
     new: NewOrganization,
     cx: &WriteContext,
@@ -938,7 +1065,7 @@ fn resolve<T: Tables>(t: &T, target: &Target<'_>) -> Result<Organization> {
 }
 
 pub(crate) fn update(
-    w: &redb::WriteTransaction,
+    w: &W<'_, '_>,
     target: &Target<'_>,
     change: OrganizationUpdate,
     cx: &WriteContext,
@@ -952,14 +1079,14 @@ pub(crate) fn update(
     Ok(next)
 }
 
-pub(crate) fn delete(w: &redb::WriteTransaction, target: &Target<'_>) -> Result<Organization> {
+pub(crate) fn delete(w: &W<'_, '_>, target: &Target<'_>) -> Result<Organization> {
     let current = resolve(w, target)?;
     remove(w, &current)?;
     Ok(current)
 }
 
 /// Inserts or replaces a complete record, keeping its id and timestamps (to microseconds).
-pub(crate) fn import(w: &redb::WriteTransaction, org: Organization) -> Result<Organization> {
+pub(crate) fn import(w: &W<'_, '_>, org: Organization) -> Result<Organization> {
     let org = normalize_times(org)?;
     validate::record_fields(&org)?;
     let existing = get(w, &org.id)?;

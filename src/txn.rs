@@ -141,23 +141,23 @@ macro_rules! impl_readable {
         impl Readable for $ty {
             fn get(&self, id: impl AsRef<str>) -> Result<Option<Organization>> {
                 let id = OrgId::parse(id.as_ref())?;
-                engine::get(self.$field()?, &id)
+                self.$field(|t| engine::get(t, &id))
             }
 
             fn get_by_external_id(&self, external_id: &str) -> Result<Option<Organization>> {
-                engine::get_by_external_id(self.$field()?, external_id)
+                self.$field(|t| engine::get_by_external_id(t, external_id))
             }
 
             fn get_by_slug(&self, slug: &str) -> Result<Option<Organization>> {
-                engine::get_by_slug(self.$field()?, slug)
+                self.$field(|t| engine::get_by_slug(t, slug))
             }
 
             fn list(&self, request: &ListRequest) -> Result<Page> {
-                engine::list(self.$field()?, request)
+                self.$field(|t| engine::list(t, request))
             }
 
             fn count(&self, region: Option<Region>) -> Result<u64> {
-                engine::count(self.$field()?, region)
+                self.$field(|t| engine::count(t, region))
             }
         }
     };
@@ -187,9 +187,9 @@ impl ReadTransaction {
         ReadTransaction { txn }
     }
 
-    #[allow(clippy::unnecessary_wraps)]
-    fn txn(&self) -> Result<&redb::ReadTransaction> {
-        Ok(&self.txn)
+    /// Runs a read on the snapshot.
+    fn read<R>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<R>) -> Result<R> {
+        f(&self.txn)
     }
 }
 
@@ -199,7 +199,7 @@ impl std::fmt::Debug for ReadTransaction {
     }
 }
 
-impl_readable!(ReadTransaction, txn);
+impl_readable!(ReadTransaction, read);
 
 /// An all-or-nothing group of writes. Nothing is visible to others until
 /// [`commit`](Self::commit); dropping the transaction (or [`abort`](Self::abort)) discards it.
@@ -228,13 +228,13 @@ impl_readable!(ReadTransaction, txn);
 /// ```
 pub struct WriteTransaction {
     // `None` once committed or aborted.
-    txn: Option<redb::WriteTransaction>,
+    txn: Option<engine::Writer>,
     shared: Arc<Shared>,
     ids: engine::IdState,
 }
 
 impl WriteTransaction {
-    pub(crate) fn new(txn: redb::WriteTransaction, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(txn: engine::Writer, shared: Arc<Shared>) -> Self {
         WriteTransaction {
             txn: Some(txn),
             shared,
@@ -242,10 +242,13 @@ impl WriteTransaction {
         }
     }
 
-    fn txn(&self) -> Result<&redb::WriteTransaction> {
-        self.txn
-            .as_ref()
-            .ok_or_else(|| Error::precondition("the transaction has already ended"))
+    fn txn(&self) -> Result<&engine::Writer> {
+        self.txn.as_ref().ok_or_else(ended)
+    }
+
+    /// Runs a read inside the transaction (seeing its own writes).
+    fn read<R>(&self, f: impl for<'o, 'q> FnOnce(&engine::W<'o, 'q>) -> Result<R>) -> Result<R> {
+        self.txn()?.with(f)
     }
 
     fn context(&self) -> WriteContext {
@@ -275,11 +278,9 @@ impl WriteTransaction {
     /// ```
     pub fn create(&mut self, new: NewOrganization) -> Result<Organization> {
         let cx = self.context();
-        let txn = self
-            .txn
-            .as_ref()
-            .ok_or_else(|| Error::precondition("the transaction has already ended"))?;
-        engine::create(txn, &mut self.ids, new, &cx)
+        let ids = &mut self.ids;
+        let txn = self.txn.as_ref().ok_or_else(ended)?;
+        txn.with(|w| engine::create(w, ids, new, &cx))
     }
 
     /// Applies a partial update to the organization with this id and returns the result.
@@ -311,7 +312,8 @@ impl WriteTransaction {
     ) -> Result<Organization> {
         let id = OrgId::parse(id.as_ref())?;
         let cx = self.context();
-        engine::update(self.txn()?, &Target::Id(&id), update, &cx)
+        self.txn()?
+            .with(|w| engine::update(w, &Target::Id(&id), update, &cx))
     }
 
     /// Like [`update`](Self::update), addressing the organization by external id.
@@ -339,7 +341,8 @@ impl WriteTransaction {
         update: OrganizationUpdate,
     ) -> Result<Organization> {
         let cx = self.context();
-        engine::update(self.txn()?, &Target::ExternalId(external_id), update, &cx)
+        self.txn()?
+            .with(|w| engine::update(w, &Target::ExternalId(external_id), update, &cx))
     }
 
     /// Deletes the organization with this id and its index entries; returns what was removed.
@@ -362,7 +365,7 @@ impl WriteTransaction {
     /// ```
     pub fn delete(&mut self, id: impl AsRef<str>) -> Result<Organization> {
         let id = OrgId::parse(id.as_ref())?;
-        engine::delete(self.txn()?, &Target::Id(&id))
+        self.txn()?.with(|w| engine::delete(w, &Target::Id(&id)))
     }
 
     /// Deletes the organization holding this external id; returns what was removed.
@@ -384,7 +387,8 @@ impl WriteTransaction {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn delete_by_external_id(&mut self, external_id: &str) -> Result<Organization> {
-        engine::delete(self.txn()?, &Target::ExternalId(external_id))
+        self.txn()?
+            .with(|w| engine::delete(w, &Target::ExternalId(external_id)))
     }
 
     /// Inserts or replaces a complete record with its own id and timestamps (for migration
@@ -420,7 +424,7 @@ impl WriteTransaction {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn import(&mut self, organization: Organization) -> Result<Organization> {
-        engine::import(self.txn()?, organization)
+        self.txn()?.with(|w| engine::import(w, organization))
     }
 
     /// Makes every write of the transaction visible and, with the default durability,
@@ -444,14 +448,14 @@ impl WriteTransaction {
     pub fn commit(mut self) -> Result<()> {
         let txn = self.txn.take();
         let saved = match &txn {
-            Some(t) => engine::save_ids(t, &self.ids),
+            Some(t) => t.with(|w| engine::save_ids(w, &self.ids)),
             None => Ok(()),
         };
         self.shared.release_writer();
         saved?;
         match txn {
-            Some(t) => engine::StorageResultExt::storage(t.commit()),
-            None => Err(Error::precondition("the transaction has already ended")),
+            Some(t) => t.commit(),
+            None => Err(ended()),
         }
     }
 
@@ -476,7 +480,7 @@ impl WriteTransaction {
         let txn = self.txn.take();
         self.shared.release_writer();
         match txn {
-            Some(t) => engine::StorageResultExt::storage(t.abort()),
+            Some(t) => t.abort(),
             None => Ok(()),
         }
     }
@@ -499,4 +503,9 @@ impl std::fmt::Debug for WriteTransaction {
     }
 }
 
-impl_readable!(WriteTransaction, txn);
+impl_readable!(WriteTransaction, read);
+
+/// The error of using a transaction after its commit or abort.
+fn ended() -> Error {
+    Error::precondition("the transaction has already ended")
+}

@@ -238,6 +238,26 @@ pub mod redb_engine {
         db: Database,
     }
 
+    type Table<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
+
+    /// The six tables, opened once per write transaction (as OrgStore keeps them open).
+    struct Open<'t> {
+        orgs: [Table<'t>; 2],
+        ext: [Table<'t>; 2],
+        slug: [Table<'t>; 2],
+    }
+
+    impl<'t> Open<'t> {
+        fn new(w: &'t redb::WriteTransaction) -> Self {
+            let open = |def| w.open_table(def).expect("table");
+            Open {
+                orgs: ORGS.map(open),
+                ext: BY_EXT.map(open),
+                slug: BY_SLUG.map(open),
+            }
+        }
+    }
+
     fn id_key(id: u128) -> Vec<u8> {
         let text = crate::workload::ulid_text(id);
         let mut k = vec![text.len() as u8];
@@ -262,32 +282,27 @@ pub mod redb_engine {
         }
 
         /// Same semantics as a create: external id and slug must be free in both regions.
-        fn insert(w: &redb::WriteTransaction, tenant: &Tenant) -> Key {
+        fn insert(t: &mut Open<'_>, tenant: &Tenant) -> Key {
             for r in 0..2 {
-                let ext = w.open_table(BY_EXT[r]).expect("table");
-                assert!(ext
+                assert!(t.ext[r]
                     .get(tenant.external_id.as_bytes())
                     .expect("get")
                     .is_none());
                 if let Some(s) = &tenant.slug {
-                    let slugs = w.open_table(BY_SLUG[r]).expect("table");
-                    assert!(slugs.get(s.as_bytes()).expect("get").is_none());
+                    assert!(t.slug[r].get(s.as_bytes()).expect("get").is_none());
                 }
             }
             let r = usize::from(tenant.eu);
             let key = id_key(tenant.id);
             let value = orgstore::internals::encode_record(&tenant.to_org());
-            w.open_table(ORGS[r])
-                .expect("table")
+            t.orgs[r]
                 .insert(key.as_slice(), value.as_slice())
                 .expect("insert");
-            w.open_table(BY_EXT[r])
-                .expect("table")
+            t.ext[r]
                 .insert(tenant.external_id.as_bytes(), key.as_slice())
                 .expect("insert");
             if let Some(s) = &tenant.slug {
-                w.open_table(BY_SLUG[r])
-                    .expect("table")
+                t.slug[r]
                     .insert(s.as_bytes(), key.as_slice())
                     .expect("insert");
             }
@@ -354,8 +369,11 @@ pub mod redb_engine {
             let mut keys = Vec::with_capacity(tenants.len());
             for batch in tenants.chunks(1000) {
                 let w = self.db.begin_write().expect("write");
-                for t in batch {
-                    keys.push(Self::insert(&w, t));
+                {
+                    let mut open = Open::new(&w);
+                    for t in batch {
+                        keys.push(Self::insert(&mut open, t));
+                    }
                 }
                 w.commit().expect("commit");
             }
@@ -364,7 +382,7 @@ pub mod redb_engine {
 
         fn create(&self, tenant: &Tenant) -> Key {
             let w = self.db.begin_write().expect("write");
-            let key = Self::insert(&w, tenant);
+            let key = Self::insert(&mut Open::new(&w), tenant);
             w.commit().expect("commit");
             key
         }
