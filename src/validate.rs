@@ -44,7 +44,12 @@ fn char_len_capped(s: &str, max: usize) -> usize {
 }
 
 fn describe_len(s: &str, min: usize, max: usize) -> Option<String> {
-    let n = char_len_capped(s, max);
+    // Short ASCII text (most values) has as many characters as bytes.
+    let n = if s.len() <= max && s.is_ascii() {
+        s.len()
+    } else {
+        char_len_capped(s, max)
+    };
     if n < min || n > max {
         let got = if n > max {
             format!("more than {max}")
@@ -62,6 +67,9 @@ fn describe_len(s: &str, min: usize, max: usize) -> Option<String> {
 /// ("Trojan Source"). The plain direction marks (U+200E, U+200F, U+061C) stay allowed: real
 /// right-to-left names need them.
 fn has_control(s: &str) -> bool {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return false; // printable ASCII
+    }
     s.chars().any(|c| {
         c.is_control()
             || ('\u{202A}'..='\u{202E}').contains(&c)

@@ -20,6 +20,14 @@ fn display_name_length_counts_characters() {
     expect_invalid(s.create(NewOrganization::new("")), &["display_name"]);
     expect_invalid(s.create(NewOrganization::new(name(201))), &["display_name"]);
     assert_eq!(snapshot(&s), before);
+    // ASCII (where characters and bytes agree) at the same boundary.
+    create(&s, NewOrganization::new("a".repeat(200)));
+    let before = snapshot(&s);
+    expect_invalid(
+        s.create(NewOrganization::new("a".repeat(201))),
+        &["display_name"],
+    );
+    assert_eq!(snapshot(&s), before);
 }
 
 #[test]
