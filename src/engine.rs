@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 
 use crate::codec;
 use crate::error::{Error, LookupKey, Result, StorageError, UniqueField};
-use crate::id::{next_ulid, OrgId, Region};
+use crate::id::{next_ulid, OrgId, Region, MAX_SUFFIX};
 use crate::list::{self, Cursor, Fetched, ListRequest, Page, Scan};
 use crate::model::{from_micros, to_micros, Organization};
 use crate::request::{NewOrganization, OrganizationUpdate};
@@ -141,12 +141,46 @@ fn map_error(e: redb::Error) -> Error {
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-fn id_key(id: &OrgId) -> Vec<u8> {
+/// An id key, kept on the stack (reads make one per lookup).
+struct IdKey {
+    bytes: [u8; 1 + MAX_SUFFIX],
+    len: usize,
+}
+
+impl IdKey {
+    /// A copy of a key read from a table; one too long to be an id key is corrupt.
+    fn stored(key: &[u8]) -> Result<IdKey> {
+        let mut bytes = [0u8; 1 + MAX_SUFFIX];
+        bytes
+            .get_mut(..key.len())
+            .ok_or_else(|| Error::corrupted(format!("malformed id key {key:02x?}")))?
+            .copy_from_slice(key);
+        Ok(IdKey {
+            bytes,
+            len: key.len(),
+        })
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::ops::Deref for IdKey {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+fn id_key(id: &OrgId) -> IdKey {
     let s = id.suffix().as_bytes();
-    let mut k = Vec::with_capacity(1 + s.len());
-    k.push(s.len() as u8);
-    k.extend_from_slice(s);
-    k
+    // Every `OrgId` has a suffix of 1 to MAX_SUFFIX bytes (checked wherever one is made).
+    let n = s.len().min(MAX_SUFFIX);
+    let mut bytes = [0u8; 1 + MAX_SUFFIX];
+    bytes[0] = n as u8;
+    bytes[1..=n].copy_from_slice(&s[..n]);
+    IdKey { bytes, len: 1 + n }
 }
 
 fn decode_id_key(key: &[u8]) -> Result<OrgId> {
@@ -554,20 +588,22 @@ fn regions(region: Option<Region>) -> &'static [Region] {
 }
 
 /// The record with this id key in `region`, if any.
-fn load<T: Tables>(t: &T, region: Region, id: &OrgId, key: &[u8]) -> Result<Option<Organization>> {
+fn load<T: Tables>(t: &T, region: Region, id: OrgId, key: &[u8]) -> Result<Option<Organization>> {
     let orgs = t.table(ORGS[region.index()])?;
     let value = orgs.get(key).storage()?;
     value
-        .map(|v| codec::decode(id.clone(), region, v.value()))
+        .map(|v| codec::decode(id, region, v.value()))
         .transpose()
 }
 
 /// Finds an organization by id in any region.
-pub(crate) fn get<T: Tables>(t: &T, id: &OrgId) -> Result<Option<Organization>> {
-    let key = id_key(id);
+pub(crate) fn get<T: Tables>(t: &T, id: OrgId) -> Result<Option<Organization>> {
+    let key = id_key(&id);
     for region in Region::ALL {
-        if let Some(org) = load(t, region, id, &key)? {
-            return Ok(Some(org));
+        let orgs = t.table(ORGS[region.index()])?;
+        let value = orgs.get(key.as_slice()).storage()?;
+        if let Some(v) = value {
+            return codec::decode(id, region, v.value()).map(Some);
         }
     }
     Ok(None)
@@ -585,16 +621,17 @@ fn find_by_index<T: Tables>(
             let table = t.table(index.table(region))?;
             let hit = table.get(value.as_bytes()).storage()?;
             match hit {
-                Some(k) => k.value().to_vec(),
+                Some(k) => IdKey::stored(k.value())?,
                 None => continue,
             }
         };
         let id = decode_id_key(&key)?;
-        return match load(t, region, &id, &key)? {
+        return match load(t, region, id, &key)? {
             Some(org) if index.value(&org) == Some(value) => Ok(Some(org)),
             _ => Err(Error::corrupted(format!(
-                "index {} entry {value:?} points at {id}, which does not hold it",
-                index.table(region).name_str()
+                "index {} entry {value:?} points at {}, which does not hold it",
+                index.table(region).name_str(),
+                decode_id_key(&key)?
             ))),
         };
     }
@@ -1055,7 +1092,7 @@ pub(crate) enum Target<'a> {
 
 fn resolve<T: Tables>(t: &T, target: &Target<'_>) -> Result<Organization> {
     let (found, key) = match target {
-        Target::Id(id) => (get(t, id)?, LookupKey::Id((*id).clone())),
+        Target::Id(id) => (get(t, (*id).clone())?, LookupKey::Id((*id).clone())),
         Target::ExternalId(e) => (
             get_by_external_id(t, e)?,
             LookupKey::ExternalId((*e).to_owned()),
@@ -1089,7 +1126,7 @@ pub(crate) fn delete(w: &W<'_, '_>, target: &Target<'_>) -> Result<Organization>
 pub(crate) fn import(w: &W<'_, '_>, org: Organization) -> Result<Organization> {
     let org = normalize_times(org)?;
     validate::record_fields(&org)?;
-    let existing = get(w, &org.id)?;
+    let existing = get(w, org.id.clone())?;
     if let Some(old) = &existing {
         if old.region_code != org.region_code {
             return Err(Error::precondition(format!(

@@ -141,7 +141,7 @@ macro_rules! impl_readable {
         impl Readable for $ty {
             fn get(&self, id: impl AsRef<str>) -> Result<Option<Organization>> {
                 let id = OrgId::parse(id.as_ref())?;
-                self.$field(|t| engine::get(t, &id))
+                self.$field(|t| engine::get(t, id))
             }
 
             fn get_by_external_id(&self, external_id: &str) -> Result<Option<Organization>> {

@@ -375,6 +375,15 @@ pub mod redb_engine {
                         keys.push(Self::insert(&mut open, t));
                     }
                 }
+                if std::env::var_os("BENCH_FLOOR_META").is_some() {
+                    // Diagnostic: a 16-byte meta write per transaction, as OrgStore's last id.
+                    let def: Def = TableDefinition::new("orgstore/meta");
+                    let id = id_key(batch[batch.len() - 1].id);
+                    w.open_table(def)
+                        .expect("table")
+                        .insert(&b"last_assigned_id"[..], &id[1..17])
+                        .expect("insert");
+                }
                 w.commit().expect("commit");
             }
             keys

@@ -125,6 +125,19 @@ fn sizes(n: u64) -> Sizes {
 }
 
 /// The workload on one engine.
+/// Diagnostic (`BENCH_STOP_AFTER=op`): close the engine after phase `op` and report the size of
+/// the file it leaves, to find which phase decides where a redb file's last page lands.
+macro_rules! stop_after {
+    ($op:literal, $engine:ident, $out:ident, $path:ident) => {
+        if std::env::var("BENCH_STOP_AFTER").is_ok_and(|v| v == $op) {
+            engines::before_size(&$engine as &dyn std::any::Any);
+            drop($engine);
+            $out.bytes("file_size", dir_size($path));
+            return $out.rows;
+        }
+    };
+}
+
 fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) -> Vec<Row> {
     let s = sizes(n);
     let mut out = Out {
@@ -144,6 +157,7 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
             .push((start.elapsed().as_nanos() / batch.len() as u128) as u64);
     }
     out.timed("bulk_load", &mut bulk);
+    stop_after!("bulk_load", engine, out, path);
     if std::env::var_os("BENCH_ONLY_BULK").is_some() {
         // For profiling the load alone (e.g. under callgrind).
         return out.rows;
@@ -202,6 +216,7 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
         keys.push(samples.time(|| engine.create(&t)));
     }
     out.timed("durable_create", &mut samples);
+    stop_after!("durable_create", engine, out, path);
 
     let mut samples = Samples::default();
     for _ in 0..s.reads {
@@ -267,6 +282,7 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
         samples.time(|| engine.update_display_name(k, &name));
     }
     out.timed("update_display_name", &mut samples);
+    stop_after!("update_display_name", engine, out, path);
 
     // Change external ids of tenants that still have their original one.
     let mut samples = Samples::default();
@@ -276,6 +292,7 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
         samples.time(|| engine.update_external_id(k, &ext));
     }
     out.timed("update_external_id", &mut samples);
+    stop_after!("update_external_id", engine, out, path);
 
     let mut samples = Samples::default();
     for _ in 0..s.writes {
@@ -283,6 +300,7 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
         samples.time(|| engine.delete(&k));
     }
     out.timed("delete", &mut samples);
+    stop_after!("delete", engine, out, path);
 
     // Mixed: 2 reader threads doing gets, 1 writer doing durable updates, writes held to a
     // tenth of all operations.
@@ -499,6 +517,13 @@ fn machine_rows(n: u64) -> Vec<Row> {
         note("cpu", format!("{cpu}, {cores} cores available")),
         note("memory", format!("{} GiB", mem_kb / 1024 / 1024)),
         note("kernel", format!("Linux {kernel}")),
+        note(
+            "allocator",
+            match std::env::var("GLIBC_TUNABLES") {
+                Ok(t) if !t.is_empty() => format!("glibc malloc, GLIBC_TUNABLES={t}"),
+                _ => "glibc malloc, default settings".into(),
+            },
+        ),
         note(
             "versions",
             format!(

@@ -78,7 +78,7 @@ impl Tenant {
             SUFFIXES[((h >> 8) % 6) as usize],
             i
         );
-        let slug = (h >> 20) % 2 == 0;
+        let slug = (h >> 20).is_multiple_of(2);
         Tenant {
             id: ulid::Ulid::from_parts(ms, random).0,
             eu: i % 2 == 1,

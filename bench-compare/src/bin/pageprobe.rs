@@ -159,25 +159,27 @@ fn main() {
     }
 }
 
+/// A tenant-like heap: a name, an external id and metadata pairs per tenant.
+type Ballast = Vec<(String, String, Vec<(String, String)>)>;
+
 fn read_loop(db: &Database, n: u64) {
     {
         // Optionally fill the heap like the harness does (a million small tenants).
-        let ballast: Vec<(String, String, Vec<(String, String)>)> =
-            if std::env::var_os("BALLAST").is_some() {
-                (0..n)
-                    .map(|i| {
-                        (
-                            format!("Tenant {i}"),
-                            format!("cus_{i:020}"),
-                            (0..i % 11)
-                                .map(|m| (format!("key{m}"), format!("v{m}{i}")))
-                                .collect(),
-                        )
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+        let ballast: Ballast = if std::env::var_os("BALLAST").is_some() {
+            (0..n)
+                .map(|i| {
+                    (
+                        format!("Tenant {i}"),
+                        format!("cus_{i:020}"),
+                        (0..i % 11)
+                            .map(|m| (format!("key{m}"), format!("v{m}{i}")))
+                            .collect(),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         if let Some(g) = std::env::var("GETS")
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
