@@ -159,7 +159,11 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
     out.timed("bulk_load", &mut bulk);
     stop_after!("bulk_load", engine, out, path);
     if std::env::var_os("BENCH_ONLY_BULK").is_some() {
-        // For profiling the load alone (e.g. under callgrind).
+        // For profiling the load alone (e.g. under callgrind); reports the bytes written.
+        let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+        if let Some(w) = io.lines().find(|l| l.starts_with("write_bytes:")) {
+            eprintln!("  {name:<10} bulk load {w}");
+        }
         return out.rows;
     }
     let mut next = n;
@@ -517,6 +521,13 @@ fn machine_rows(n: u64) -> Vec<Row> {
         note("cpu", format!("{cpu}, {cores} cores available")),
         note("memory", format!("{} GiB", mem_kb / 1024 / 1024)),
         note("kernel", format!("Linux {kernel}")),
+        note(
+            "cache",
+            format!(
+                "{} MiB page cache for every engine",
+                *engines::CACHE_BYTES / 1024 / 1024
+            ),
+        ),
         note(
             "allocator",
             match std::env::var("GLIBC_TUNABLES") {

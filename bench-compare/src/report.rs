@@ -134,12 +134,21 @@ fn targets(rows: &[Row], n: u64) -> Vec<Target> {
     out
 }
 
-/// The allocator a result file was measured with, when not the default.
+/// What sets a result file apart from the default setup (64 MiB caches, default allocator).
 fn variant(rows: &[Row]) -> Option<String> {
-    rows.iter()
-        .find(|r| r.engine == "machine" && r.op == "allocator")
-        .and_then(|r| r.note.clone())
-        .filter(|n| n.contains("GLIBC_TUNABLES"))
+    let note = |op: &str| {
+        rows.iter()
+            .find(|r| r.engine == "machine" && r.op == op)
+            .and_then(|r| r.note.clone())
+    };
+    let parts: Vec<String> = [
+        note("cache").filter(|n| !n.starts_with("64 MiB")),
+        note("allocator").filter(|n| n.contains("GLIBC_TUNABLES")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 pub fn write(json: &[PathBuf], out: &Path) {
