@@ -272,6 +272,14 @@ pub mod redb_engine {
                 .create(path)
                 .expect("open redb");
             let w = db.begin_write().expect("write");
+            if std::env::var_os("BENCH_FLOOR_META").is_some() {
+                // Diagnostic: OrgStore's meta table and format version, created first.
+                let def: Def = TableDefinition::new("orgstore/meta");
+                w.open_table(def)
+                    .expect("table")
+                    .insert(&b"format_version"[..], &1u32.to_le_bytes()[..])
+                    .expect("insert");
+            }
             for r in 0..2 {
                 w.open_table(ORGS[r]).expect("table");
                 w.open_table(BY_EXT[r]).expect("table");

@@ -160,3 +160,66 @@ fn reads_accept_either_kind_of_transaction() {
     assert_eq!(names(&txn), ["a", "b"]);
     assert_eq!(names(&s.begin_read().expect("read")), ["a"]);
 }
+
+#[test]
+fn every_operation_interleaves_with_reads_in_one_transaction() {
+    // A write transaction keeps its tables open from first use to commit; every kind of read
+    // and write must work in any order on them, and see the transaction's own writes.
+    let s = store();
+    let kept = create(
+        &s,
+        NewOrganization::new("kept")
+            .external_id("kept")
+            .slug("kept"),
+    );
+    let mut txn = s.begin_write().expect("begin");
+    let page = txn.list(&orgstore::ListRequest::new()).expect("list");
+    assert_eq!(page.total_size, 1);
+    let a = txn
+        .create(NewOrganization::new("a").external_id("a").slug("a"))
+        .expect("create");
+    assert_eq!(txn.get_by_slug("a").expect("get"), Some(a.clone()));
+    let b = txn
+        .create(
+            NewOrganization::new("b")
+                .external_id("b")
+                .region(Region::Eu),
+        )
+        .expect("create");
+    assert_eq!(txn.count(Some(Region::Eu)).expect("count"), 1);
+    txn.update_by_external_id("a", OrganizationUpdate::new().external_id("a2"))
+        .expect("update");
+    assert_eq!(txn.get_by_external_id("a").expect("get"), None);
+    assert_eq!(
+        txn.get_by_external_id("a2").expect("get").map(|o| o.id),
+        Some(a.id.clone())
+    );
+    // A refused write in the middle changes nothing and leaves the tables usable.
+    expect_code(
+        txn.create(NewOrganization::new("clash").external_id("kept")),
+        ErrorCode::AlreadyExists,
+    );
+    txn.delete(&kept.id).expect("delete");
+    assert_eq!(txn.get_by_slug("kept").expect("get"), None);
+    let mut moved = b.clone();
+    moved.display_name = "b, imported".into();
+    txn.import(moved.clone()).expect("import");
+    assert_eq!(
+        txn.get(&b.id).expect("get").map(|o| o.display_name),
+        Some(moved.display_name.clone())
+    );
+    let page = txn.list(&orgstore::ListRequest::new()).expect("list");
+    assert_eq!(page.total_size, 2);
+    txn.commit().expect("commit");
+    let after = s.begin_read().expect("read");
+    assert_eq!(after.count(None).expect("count"), 2);
+    assert_eq!(after.get(&kept.id).expect("get"), None);
+    assert_eq!(
+        after.get_by_external_id("a2").expect("get").map(|o| o.id),
+        Some(a.id)
+    );
+    assert_eq!(
+        after.get(&b.id).expect("get").map(|o| o.display_name),
+        Some(moved.display_name)
+    );
+}
