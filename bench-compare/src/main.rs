@@ -388,7 +388,9 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
         samples.0.push(E::reopen_time(path, true).as_nanos() as u64);
     }
     out.timed("reopen_verified", &mut samples);
+    let start = Instant::now();
     E::compact(path);
+    eprintln!("  {name:<10} compaction took {:?}", start.elapsed());
     out.bytes("file_size_compacted", dir_size(path));
     out.bytes("peak_rss", peak_rss());
     out.rows
