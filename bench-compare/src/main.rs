@@ -430,6 +430,14 @@ fn child(engine: &str, n: u64) -> Vec<Row> {
         .tempdir_in(std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from))
         .expect("temp dir");
     let path = dir.path().join(format!("{engine}.db"));
+    // Diagnostic: keep the engine's file (with BENCH_STOP_AFTER, as it stood after that phase).
+    let _dir = if std::env::var_os("BENCH_KEEP").is_some() {
+        eprintln!("  keeping {}", path.display());
+        let _ = dir.keep();
+        None
+    } else {
+        Some(dir)
+    };
     if std::env::var_os("BENCH_TRACE_SIZE").is_some() {
         std::env::set_var("BENCH_TRACE_SIZE", &path);
     }
