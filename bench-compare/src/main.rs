@@ -8,6 +8,15 @@
 //! Each engine runs in a child process of its own (so its peak RSS is its own), on a fresh
 //! file in a temp directory on the same disk. Output: a JSON array of
 //! `{engine, op, orgs, median_ns, p99_ns, ops, bytes, ops_per_sec}`.
+//!
+//! Settings (environment): `BENCH_DIR` (where the files go), `BENCH_CACHE_MB` (every engine's
+//! page cache, default 64). Diagnostics, for finding where time or bytes go (see
+//! BENCHMARKS.md): `BENCH_ONLY_BULK` (stop after the load, print the bytes written),
+//! `BENCH_PAGES_AFTER_LOAD` (time pages right after the load, print page faults),
+//! `BENCH_GATE=FILE` (with the former: wait for FILE before the pages, stop after them, for
+//! `callgrind_control -i on`), `BENCH_DROP_TENANTS`, `BENCH_STOP_AFTER=op` (close after a phase
+//! and report the file size), `BENCH_KEEP` (keep the engine's file), `BENCH_TRACE_SIZE` (file
+//! size after every phase), `BENCH_FLOOR_META` (raw redb also keeps OrgStore's meta table).
 
 mod engines;
 mod report;
@@ -124,7 +133,6 @@ fn sizes(n: u64) -> Sizes {
     }
 }
 
-/// The workload on one engine.
 /// Diagnostic (`BENCH_STOP_AFTER=op`): close the engine after phase `op` and report the size of
 /// the file it leaves, to find which phase decides where a redb file's last page lands.
 macro_rules! stop_after {
@@ -138,6 +146,7 @@ macro_rules! stop_after {
     };
 }
 
+/// The workload on one engine.
 fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) -> Vec<Row> {
     let s = sizes(n);
     let mut out = Out {
