@@ -226,6 +226,8 @@ pub mod redb_engine {
         TableDefinition::new("us/by_slug/v1"),
         TableDefinition::new("eu/by_slug/v1"),
     ];
+    /// OrgStore's meta table, only for the `BENCH_FLOOR_META` diagnostic.
+    const META: Def = TableDefinition::new("orgstore/meta");
 
     /// An id key (same layout as OrgStore's) and its region.
     #[derive(Clone)]
@@ -274,8 +276,7 @@ pub mod redb_engine {
             let w = db.begin_write().expect("write");
             if std::env::var_os("BENCH_FLOOR_META").is_some() {
                 // Diagnostic: OrgStore's meta table and format version, created first.
-                let def: Def = TableDefinition::new("orgstore/meta");
-                w.open_table(def)
+                w.open_table(META)
                     .expect("table")
                     .insert(&b"format_version"[..], &1u32.to_le_bytes()[..])
                     .expect("insert");
@@ -385,9 +386,8 @@ pub mod redb_engine {
                 }
                 if std::env::var_os("BENCH_FLOOR_META").is_some() {
                     // Diagnostic: a 16-byte meta write per transaction, as OrgStore's last id.
-                    let def: Def = TableDefinition::new("orgstore/meta");
                     let id = id_key(batch[batch.len() - 1].id);
-                    w.open_table(def)
+                    w.open_table(META)
                         .expect("table")
                         .insert(&b"last_assigned_id"[..], &id[1..17])
                         .expect("insert");
