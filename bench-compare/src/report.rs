@@ -86,6 +86,15 @@ struct Target {
     strict: bool,
 }
 
+/// The operations with targets against both raw redb and SQLite.
+const READS_PAGES_BULK: [&str; 5] = [
+    "get_by_id",
+    "get_by_external_id",
+    "list_first_page",
+    "list_deep_page",
+    "bulk_load",
+];
+
 fn targets(rows: &[Row], n: u64) -> Vec<Target> {
     let mut out = Vec::new();
     let mut vs = |op: &str, over: &str, limit: f64, strict: bool| {
@@ -98,26 +107,14 @@ fn targets(rows: &[Row], n: u64) -> Vec<Target> {
             });
         }
     };
-    for op in [
-        "get_by_id",
-        "get_by_external_id",
-        "list_first_page",
-        "list_deep_page",
-        "bulk_load",
-    ] {
+    for op in READS_PAGES_BULK {
         vs(op, "redb", 1.2, false);
     }
     vs("durable_create", "redb", 1.1, false);
     vs("file_size", "redb", 1.2, false);
     vs("file_size_compacted", "redb", 1.2, false);
     vs("allocated_bytes", "redb", 1.2, false);
-    for op in [
-        "get_by_id",
-        "get_by_external_id",
-        "list_first_page",
-        "list_deep_page",
-        "bulk_load",
-    ] {
+    for op in READS_PAGES_BULK {
         vs(op, "sqlite", 1.0, true);
     }
     if let (Some(deep), Some(first)) = (
