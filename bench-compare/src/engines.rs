@@ -524,6 +524,29 @@ pub mod sqlite_engine {
     }
 
     impl SqliteEngine {
+        /// One durable read-modify-write of a record: `change` edits the decoded record, `store`
+        /// writes its new bytes (and any column that changed) in the same transaction.
+        fn rewrite(
+            &self,
+            key: &Key,
+            change: impl FnOnce(&mut orgstore::Organization),
+            store: impl FnOnce(&rusqlite::Transaction<'_>, Vec<u8>),
+        ) {
+            let mut c = self.conn(0);
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .expect("begin");
+            let data: Vec<u8> = tx
+                .prepare_cached("SELECT data FROM orgs WHERE id = ?1")
+                .expect("prepare")
+                .query_row([&key.0], |r| r.get(0))
+                .expect("row");
+            let mut org = orgstore::internals::decode_record(&data).expect("decode");
+            change(&mut org);
+            store(&tx, orgstore::internals::encode_record(&org));
+            tx.commit().expect("commit");
+        }
+
         pub fn open(path: &Path, connections: usize) -> Self {
             let c = connect(path);
             c.execute_batch(
@@ -687,49 +710,29 @@ pub mod sqlite_engine {
         }
 
         fn update_display_name(&self, key: &Key, name: &str) {
-            let mut c = self.conn(0);
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .expect("begin");
-            {
-                let data: Vec<u8> = tx
-                    .prepare_cached("SELECT data FROM orgs WHERE id = ?1")
-                    .expect("prepare")
-                    .query_row([&key.0], |r| r.get(0))
-                    .expect("row");
-                let mut org = orgstore::internals::decode_record(&data).expect("decode");
-                org.display_name = name.to_string();
-                tx.prepare_cached("UPDATE orgs SET data = ?2 WHERE id = ?1")
-                    .expect("prepare")
-                    .execute(params![key.0, orgstore::internals::encode_record(&org)])
-                    .expect("update");
-            }
-            tx.commit().expect("commit");
+            self.rewrite(
+                key,
+                |org| org.display_name = name.to_string(),
+                |tx, data| {
+                    tx.prepare_cached("UPDATE orgs SET data = ?2 WHERE id = ?1")
+                        .expect("prepare")
+                        .execute(params![key.0, data])
+                        .expect("update");
+                },
+            );
         }
 
         fn update_external_id(&self, key: &Key, external_id: &str) {
-            let mut c = self.conn(0);
-            let tx = c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .expect("begin");
-            {
-                let data: Vec<u8> = tx
-                    .prepare_cached("SELECT data FROM orgs WHERE id = ?1")
-                    .expect("prepare")
-                    .query_row([&key.0], |r| r.get(0))
-                    .expect("row");
-                let mut org = orgstore::internals::decode_record(&data).expect("decode");
-                org.external_id = Some(external_id.to_string());
-                tx.prepare_cached("UPDATE orgs SET external_id = ?2, data = ?3 WHERE id = ?1")
-                    .expect("prepare")
-                    .execute(params![
-                        key.0,
-                        external_id,
-                        orgstore::internals::encode_record(&org)
-                    ])
-                    .expect("update");
-            }
-            tx.commit().expect("commit");
+            self.rewrite(
+                key,
+                |org| org.external_id = Some(external_id.to_string()),
+                |tx, data| {
+                    tx.prepare_cached("UPDATE orgs SET external_id = ?2, data = ?3 WHERE id = ?1")
+                        .expect("prepare")
+                        .execute(params![key.0, external_id, data])
+                        .expect("update");
+                },
+            );
         }
 
         fn delete(&self, key: &Key) {
