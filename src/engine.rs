@@ -30,9 +30,13 @@ use crate::codec;
 use crate::error::{Error, LookupKey, Result, StorageError, UniqueField};
 use crate::id::{next_ulid, OrgId, Region, MAX_SUFFIX};
 use crate::list::{self, Cursor, Fetched, ListRequest, Page, Scan};
-use crate::model::{from_micros, to_micros, Organization};
+use crate::model::Organization;
+use crate::permit::StoreKey;
 use crate::request::{NewOrganization, OrganizationUpdate};
 use crate::validate;
+
+mod backup;
+mod file;
 
 /// The on-disk format version this build writes and reads.
 pub(crate) const FORMAT_VERSION: u32 = 1;
@@ -130,6 +134,10 @@ fn map_error(e: redb::Error) -> Error {
         redb::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => Error::Corrupted {
             detail: format!("the file is shorter than its contents (truncated?): {io}"),
         },
+        // `compact` and `check_integrity` need the store to themselves.
+        redb::Error::TransactionInProgress => Error::precondition(
+            "a read or write transaction of this store is still open (end it first)",
+        ),
         redb::Error::UpgradeRequired(v) => Error::UnsupportedFormat {
             found: u32::from(v),
             supported: FORMAT_VERSION,
@@ -206,52 +214,47 @@ pub(crate) struct OpenOptions {
 /// An open redb database holding an OrgStore.
 pub(crate) struct Engine {
     db: redb::Database,
+    /// Which store this is, for the write permit (the file, or this handle alone).
+    key: StoreKey,
 }
 
 impl Engine {
     pub(crate) fn open(path: &Path, options: &OpenOptions) -> Result<Engine> {
-        // In multi-process mode another process may be creating the file right now.
-        if !options.multi_process {
-            if let Ok(file) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(path)
-            {
-                let reset = unfinished_creation(&file).storage()?;
-                if reset {
-                    file.set_len(0).storage()?;
-                    file.sync_all().storage()?;
-                }
-            }
+        let opened = file::open(path, options.multi_process)?;
+        let identity = StoreKey::of_file(&opened.file);
+        let backend = redb::backends::FileBackend::new(opened.file).storage()?;
+        let db = builder(options).create_with_backend(backend).storage()?;
+        let engine = Engine::init(db, identity)?;
+        if opened.created {
+            file::sync_parent(path)?;
         }
-        let db = builder(options).create(path).storage()?;
-        Engine::init(db)
+        Ok(engine)
     }
 
     pub(crate) fn with_backend(
         backend: impl crate::backend::StorageBackend,
         options: &OpenOptions,
     ) -> Result<Engine> {
-        if unfinished_creation(&backend).storage()? {
+        if file::unfinished_creation(&backend).storage()? {
             backend.set_len(0).storage()?;
             backend.sync_data().storage()?;
         }
         let db = builder(options)
             .create_with_backend(Backend(backend))
             .storage()?;
-        Engine::init(db)
+        Engine::init(db, StoreKey::fresh())
     }
 
     pub(crate) fn in_memory(options: &OpenOptions) -> Result<Engine> {
         let db = builder(options)
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .storage()?;
-        Engine::init(db)
+        Engine::init(db, StoreKey::fresh())
     }
 
     /// Checks the format version, creating every table on a new file.
-    fn init(db: redb::Database) -> Result<Engine> {
-        let engine = Engine { db };
+    fn init(db: redb::Database, key: StoreKey) -> Result<Engine> {
+        let engine = Engine { db, key };
         let read = engine.db.begin_read().storage()?;
         let ready = match read.open_table(META.def) {
             Ok(meta) => {
@@ -292,6 +295,11 @@ impl Engine {
             w.commit().storage()?;
         }
         Ok(engine)
+    }
+
+    /// Which store this is, for the write permit.
+    pub(crate) fn key(&self) -> StoreKey {
+        self.key
     }
 
     pub(crate) fn begin_read(&self) -> Result<redb::ReadTransaction> {
@@ -338,63 +346,6 @@ impl<B: crate::backend::StorageBackend> redb::StorageBackend for Backend<B> {
     fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
         self.0.write(offset, data)
     }
-}
-
-/// Random access to the bytes of a file or backend, for the check below.
-trait Bytes {
-    fn size(&self) -> std::io::Result<u64>;
-    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()>;
-}
-
-impl Bytes for std::fs::File {
-    fn size(&self) -> std::io::Result<u64> {
-        Ok(self.metadata()?.len())
-    }
-    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = self;
-        f.seek(SeekFrom::Start(offset))?;
-        f.read_exact(out)
-    }
-}
-
-impl<B: crate::backend::StorageBackend> Bytes for B {
-    fn size(&self) -> std::io::Result<u64> {
-        self.len()
-    }
-    fn read_at(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
-        self.read(offset, out)
-    }
-}
-
-/// Whether `bytes` is a database whose creation never finished: redb writes its magic number
-/// last when it creates a file, and no data before that, so a file with no magic number and
-/// nothing but zeros after the header page holds no data. redb refuses such a file forever
-/// ("not a redb database"); it is safe to start it afresh. Anything else without the magic
-/// number (another file, a damaged store) is left alone and reported by redb.
-fn unfinished_creation(bytes: &impl Bytes) -> std::io::Result<bool> {
-    const MAGIC_LEN: usize = 9;
-    const HEADER_PAGE: u64 = 4096;
-    let len = bytes.size()?;
-    if len < HEADER_PAGE {
-        return Ok(false);
-    }
-    let mut magic = [0u8; MAGIC_LEN];
-    bytes.read_at(0, &mut magic)?;
-    if magic != [0; MAGIC_LEN] {
-        return Ok(false);
-    }
-    let mut chunk = vec![0u8; 64 * 1024];
-    let mut offset = HEADER_PAGE;
-    while offset < len {
-        let n = usize::try_from((len - offset).min(chunk.len() as u64)).unwrap_or(chunk.len());
-        bytes.read_at(offset, &mut chunk[..n])?;
-        if chunk[..n].iter().any(|b| *b != 0) {
-            return Ok(false);
-        }
-        offset += n as u64;
-    }
-    Ok(true)
 }
 
 trait NameStr {
@@ -486,7 +437,12 @@ type WriteTable<'q> = redb::Table<'q, &'static [u8], &'static [u8]>;
 /// its tables anew). So each table is opened at its first use and stays open until the
 /// transaction ends; reads and writes borrow it from here.
 #[derive(Default)]
-pub(crate) struct OpenTables<'q>([RefCell<Option<WriteTable<'q>>>; TABLES]);
+pub(crate) struct OpenTables<'q> {
+    slots: [RefCell<Option<WriteTable<'q>>>; TABLES],
+    /// Whether any table was borrowed for writing: a transaction that wrote nothing commits
+    /// nothing (no fsync, not a byte of the file changed).
+    written: std::cell::Cell<bool>,
+}
 
 self_cell::self_cell!(
     /// A redb write transaction together with the tables it has open.
@@ -511,9 +467,16 @@ impl Writer {
         self.0.with_dependent(|txn, open| f(&W { txn, open }))
     }
 
-    /// Closes the tables and commits.
+    /// Closes the tables and commits; a transaction that wrote nothing is rolled back instead,
+    /// which leaves the file untouched and costs no sync.
     pub(crate) fn commit(self) -> Result<()> {
-        self.0.into_owner().commit().storage()
+        let written = self.0.with_dependent(|_, open| open.written.get());
+        let txn = self.0.into_owner();
+        if written {
+            txn.commit().storage()
+        } else {
+            txn.abort().storage()
+        }
     }
 
     /// Closes the tables and rolls back.
@@ -532,7 +495,7 @@ impl<'o, 'q> W<'o, 'q> {
     /// The slot of `tab`, with the table opened if this is its first use.
     fn slot(&self, tab: Tab) -> Result<&'o RefCell<Option<WriteTable<'q>>>> {
         let open: &'o OpenTables<'q> = self.open;
-        let slot = &open.0[tab.slot];
+        let slot = &open.slots[tab.slot];
         // An empty slot cannot be borrowed (nothing is handed out of it), so filling it is safe.
         if let Ok(mut empty) = slot.try_borrow_mut() {
             if empty.is_none() {
@@ -544,6 +507,7 @@ impl<'o, 'q> W<'o, 'q> {
 
     /// `tab`, for writing.
     fn table_mut(&self, tab: Tab) -> Result<RefMut<'o, WriteTable<'q>>> {
+        self.open.written.set(true);
         self.slot(tab)?
             .try_borrow_mut()
             .ok()
@@ -1124,8 +1088,7 @@ pub(crate) fn delete(w: &W<'_, '_>, target: &Target<'_>) -> Result<Organization>
 
 /// Inserts or replaces a complete record, keeping its id and timestamps (to microseconds).
 pub(crate) fn import(w: &W<'_, '_>, org: Organization) -> Result<Organization> {
-    let org = normalize_times(org)?;
-    validate::record_fields(&org)?;
+    let org = validate::imported(org)?;
     let existing = get(w, org.id.clone())?;
     if let Some(old) = &existing {
         if old.region_code != org.region_code {
@@ -1135,28 +1098,11 @@ pub(crate) fn import(w: &W<'_, '_>, org: Organization) -> Result<Organization> {
             )));
         }
     }
+    if existing.as_ref() == Some(&org) {
+        // The same record again (a repeated mirror or seed): nothing to write.
+        return Ok(org);
+    }
     check_unique_record(w, &org)?;
     put(w, existing.as_ref(), &org)?;
-    Ok(org)
-}
-
-fn normalize_times(mut org: Organization) -> Result<Organization> {
-    let mut report = validate::Report::default();
-    let min = time::macros::datetime!(0001-01-01 00:00 UTC);
-    let max = time::macros::datetime!(9999-12-31 23:59:59.999_999 UTC);
-    for (field, t) in [
-        ("create_time", &mut org.create_time),
-        ("update_time", &mut org.update_time),
-    ] {
-        if *t < min || *t > max {
-            report.push(field, "must be between years 0001 and 9999");
-        } else if let Some(truncated) = from_micros(to_micros(*t)) {
-            *t = truncated;
-        }
-    }
-    if org.update_time < org.create_time {
-        report.push("update_time", "must not be before create_time");
-    }
-    report.into_result()?;
     Ok(org)
 }

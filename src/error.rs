@@ -141,8 +141,12 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Error::InvalidArgument(vec![FieldViolation::new(field, description)])
+    pub(crate) fn invalid(
+        field: &str,
+        constraint: &'static str,
+        description: impl Into<String>,
+    ) -> Self {
+        Error::InvalidArgument(vec![FieldViolation::new(field, constraint, description)])
     }
 
     pub(crate) fn corrupted(detail: impl Into<String>) -> Self {
@@ -260,7 +264,7 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// One broken rule: which field, and what is wrong with it.
+/// One broken rule: which field, which rule, and what is wrong with it.
 ///
 /// # Examples
 ///
@@ -271,19 +275,26 @@ impl fmt::Display for ErrorCode {
 /// let err = store.create(NewOrganization::new("Acme").logo_url("http://x")).unwrap_err();
 /// let v = &err.violations()[0];
 /// assert_eq!(v.field(), "logo_url");
+/// assert_eq!(v.constraint(), "string.prefix");
 /// assert!(v.description().contains("https://"));
 /// # Ok::<(), orgstore::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FieldViolation {
     field: String,
+    constraint: &'static str,
     description: String,
 }
 
 impl FieldViolation {
-    pub(crate) fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        field: impl Into<String>,
+        constraint: &'static str,
+        description: impl Into<String>,
+    ) -> Self {
         FieldViolation {
             field: field.into(),
+            constraint,
             description: description.into(),
         }
     }
@@ -300,6 +311,37 @@ impl FieldViolation {
     /// ```
     pub fn field(&self) -> &str {
         &self.field
+    }
+
+    /// The rule that was broken, as a stable machine-readable name in the style of
+    /// protovalidate (which Scalekit's own field violations use). One of:
+    ///
+    /// | constraint | rule |
+    /// |---|---|
+    /// | `string.min_len`, `string.max_len` | length of a text field, in characters |
+    /// | `string.printable` | no control or bidirectional override characters |
+    /// | `string.pattern` | the form of a slug or id; no whitespace in a logo URL |
+    /// | `string.prefix` | the `https://` of a logo URL |
+    /// | `map.max_pairs` | at most 10 metadata pairs |
+    /// | `map.keys.string.min_len`, `map.keys.string.max_len`, `map.keys.string.printable` | metadata keys |
+    /// | `map.values.string.min_len`, `map.values.string.max_len` | metadata values |
+    /// | `repeated.max_items` | at most 100 feature toggles |
+    /// | `repeated.items.string.min_len`, `repeated.items.string.max_len`, `repeated.items.string.printable` | feature names |
+    /// | `repeated.unique` | a feature named twice |
+    /// | `timestamp.range` | years 0001 to 9999 (import) |
+    /// | `timestamp.order` | `update_time` not before `create_time` (import) |
+    /// | `enum.defined_only` | a region code other than `US` or `EU` |
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let store = orgstore::OrgStore::in_memory()?;
+    /// let err = store.create(orgstore::NewOrganization::new("")).unwrap_err();
+    /// assert_eq!(err.violations()[0].constraint(), "string.min_len");
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn constraint(&self) -> &str {
+        self.constraint
     }
 
     /// A lowercase description of what is wrong.
@@ -333,8 +375,6 @@ impl fmt::Display for FieldViolation {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UniqueField {
-    /// The `id` (only on import, when ids clash across regions).
-    Id,
     /// The `external_id` field.
     ExternalId,
     /// The `slug` field.
@@ -344,7 +384,6 @@ pub enum UniqueField {
 impl fmt::Display for UniqueField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            UniqueField::Id => "id",
             UniqueField::ExternalId => "external_id",
             UniqueField::Slug => "slug",
         })

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
+use crate::validate::rule;
 
 const PREFIX: &str = "org_";
 /// Longest suffix after `org_` (so a whole id is at most 32 characters, Scalekit's cap).
@@ -52,7 +53,7 @@ impl OrgId {
     pub fn parse(text: &str) -> Result<OrgId> {
         match check(text) {
             None => Ok(OrgId(text.to_owned())),
-            Some(why) => Err(Error::invalid("id", why)),
+            Some(why) => Err(Error::invalid("id", rule::PATTERN, why)),
         }
     }
 
@@ -80,7 +81,7 @@ impl OrgId {
             || suffix.len() > MAX_SUFFIX
             || !suffix.bytes().all(|b| b.is_ascii_alphanumeric())
         {
-            return Err(Error::invalid("id", "malformed id suffix"));
+            return Err(Error::invalid("id", rule::PATTERN, "malformed id suffix"));
         }
         let mut text = String::with_capacity(PREFIX.len() + suffix.len());
         text.push_str(PREFIX);
@@ -231,7 +232,11 @@ impl FromStr for Region {
         match s {
             "US" => Ok(Region::Us),
             "EU" => Ok(Region::Eu),
-            _ => Err(Error::invalid("region_code", "must be \"US\" or \"EU\"")),
+            _ => Err(Error::invalid(
+                "region_code",
+                rule::DEFINED_ONLY,
+                "must be \"US\" or \"EU\"",
+            )),
         }
     }
 }

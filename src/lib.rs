@@ -64,6 +64,8 @@ mod id;
 pub mod internals;
 mod list;
 mod model;
+mod pages;
+mod permit;
 mod request;
 mod store;
 mod txn;
@@ -76,9 +78,13 @@ pub use crate::error::{
 pub use crate::id::{OrgId, Region};
 pub use crate::list::{ListRequest, Order, Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_TOKEN_LEN};
 pub use crate::model::{FeatureToggle, Organization};
+pub use crate::pages::Pages;
 pub use crate::request::{NewOrganization, OrganizationUpdate};
 pub use crate::store::{Builder, Durability, OrgStore, DEFAULT_CACHE_SIZE};
 pub use crate::txn::{ReadTransaction, Readable, WriteTransaction};
+/// The `time` crate, whose types the API uses for timestamps ([`Organization::create_time`],
+/// [`Builder::clock`]), re-exported so callers need no version of their own.
+pub use time;
 
 /// The on-disk format version this build writes and reads.
 ///

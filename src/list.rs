@@ -224,7 +224,7 @@ impl ListRequest {
 /// assert_eq!(page.prev_page_token, "");
 /// # Ok::<(), orgstore::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Page {
     /// The organizations of this page, in the requested order.
     pub organizations: Vec<Organization>,

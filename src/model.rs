@@ -11,7 +11,10 @@ use crate::id::{OrgId, Region};
 ///
 /// Its serde JSON form is Scalekit's wire form: snake_case names, `region_code` as `"US"`/`"EU"`,
 /// timestamps as RFC 3339 UTC with six fractional digits and a `Z`, `metadata` always present,
-/// absent optional fields (and empty `settings`) omitted.
+/// absent optional fields (and empty `settings`) omitted. Deserializing is as lenient as
+/// Scalekit's own JSON (proto3 JSON through a gateway) needs: any RFC 3339 offset and
+/// precision, `null` or no `metadata`/`settings`, a toggle without `enabled` (disabled), and
+/// unknown fields ignored. It never panics.
 ///
 /// Records returned by the store always hold valid values; a record you build yourself is checked
 /// when you hand it to [`WriteTransaction::import`](crate::WriteTransaction::import).
@@ -48,7 +51,7 @@ pub struct Organization {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// Up to 10 string pairs of extra attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub metadata: BTreeMap<String, String>,
     /// Feature toggles such as `sso` and `dir_sync`.
     #[serde(
@@ -67,6 +70,48 @@ pub struct Organization {
 }
 
 impl Organization {
+    /// A complete record with the required fields, to fill in and hand to
+    /// [`OrgStore::import`](crate::OrgStore::import): no external id, slug, logo, metadata or
+    /// settings, and `update_time` equal to `create_time`. Nothing is checked until the import.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore::{OrgId, OrgStore, Organization, Region};
+    /// use orgstore::time::macros::datetime;
+    ///
+    /// let store = OrgStore::in_memory()?;
+    /// let mut org = Organization::new(
+    ///     OrgId::parse("org_59615193906282635")?,
+    ///     "Megasoft",
+    ///     Region::Eu,
+    ///     datetime!(2025-02-15 06:23:44.56 UTC),
+    /// );
+    /// org.external_id = Some("megasoft".into());
+    /// org.metadata.insert("plan".into(), "pro".into());
+    /// assert_eq!(store.import(org.clone())?, org);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn new(
+        id: OrgId,
+        display_name: impl Into<String>,
+        region_code: Region,
+        create_time: OffsetDateTime,
+    ) -> Organization {
+        Organization {
+            id,
+            create_time,
+            update_time: create_time,
+            display_name: display_name.into(),
+            region_code,
+            external_id: None,
+            metadata: BTreeMap::new(),
+            settings: Vec::new(),
+            slug: None,
+            logo_url: None,
+        }
+    }
+
     /// Whether the feature toggle `name` is present and enabled.
     ///
     /// # Examples
@@ -85,18 +130,23 @@ impl Organization {
 
 /// One feature toggle of an organization's settings.
 ///
+/// In JSON, a toggle without `enabled` (proto3 JSON omits `false`) reads as disabled.
+///
 /// # Examples
 ///
 /// ```
 /// let t = orgstore::FeatureToggle::new("sso", true);
 /// assert_eq!(t.name, "sso");
 /// assert!(t.enabled);
+/// let off: orgstore::FeatureToggle = serde_json::from_str(r#"{"name": "dir_sync"}"#).unwrap();
+/// assert!(!off.enabled);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FeatureToggle {
     /// The feature's name, 1 to 50 characters, unique within the list.
     pub name: String,
     /// Whether it is on.
+    #[serde(default)]
     pub enabled: bool,
 }
 
@@ -115,6 +165,15 @@ impl FeatureToggle {
             enabled,
         }
     }
+}
+
+/// `null` reads as the empty value (proto3 JSON writes an unset map or message as `null`).
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Truncates a timestamp to microseconds, in UTC (the precision the store keeps).
@@ -138,19 +197,30 @@ mod wire_time {
     const FORMAT: &[time::format_description::FormatItem<'static>] =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
+    /// A time that exists in its own offset but not in UTC (`9999-12-31T23:59:59-01:00` is in
+    /// year 10000 there) is an error, never a panic.
+    const OUT_OF_RANGE: &str =
+        "timestamp is out of range once converted to UTC (years 0000 to 9999)";
+
     pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        let text = t
-            .to_offset(UtcOffset::UTC)
-            .format(FORMAT)
-            .map_err(serde::ser::Error::custom)?;
+        // RFC 3339 has four-digit years only.
+        let utc = t
+            .checked_to_offset(UtcOffset::UTC)
+            .filter(|u| (0..=9999).contains(&u.year()))
+            .ok_or_else(|| serde::ser::Error::custom(OUT_OF_RANGE))?;
+        let text = utc.format(FORMAT).map_err(serde::ser::Error::custom)?;
         s.serialize_str(&text)
     }
 
+    /// Any offset and precision; the result is UTC, to the microsecond (the store's precision,
+    /// so a record read from JSON equals what the store keeps of it).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
         let text = String::deserialize(d)?;
-        OffsetDateTime::parse(&text, &Rfc3339)
-            .map(|t| t.to_offset(UtcOffset::UTC))
-            .map_err(serde::de::Error::custom)
+        let utc = OffsetDateTime::parse(&text, &Rfc3339)
+            .map_err(serde::de::Error::custom)?
+            .checked_to_offset(UtcOffset::UTC)
+            .ok_or_else(|| serde::de::Error::custom(OUT_OF_RANGE))?;
+        Ok(super::from_micros(super::to_micros(utc)).unwrap_or(utc))
     }
 }
 
@@ -164,7 +234,7 @@ mod wire_settings {
 
     #[derive(Deserialize)]
     struct In {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "super::null_as_default")]
         features: Vec<FeatureToggle>,
     }
 
@@ -174,8 +244,11 @@ mod wire_settings {
         Out { features: v }.serialize(s)
     }
 
+    /// `null` (an unset message in proto3 JSON) reads as no settings.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<FeatureToggle>, D::Error> {
-        Ok(In::deserialize(d)?.features)
+        Ok(Option::<In>::deserialize(d)?
+            .map(|i| i.features)
+            .unwrap_or_default())
     }
 }
 

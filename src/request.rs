@@ -260,7 +260,25 @@ pub struct OrganizationUpdate {
     slug: Change,
     logo_url: Change,
     metadata: MetadataChange,
-    settings: Vec<FeatureToggle>,
+    /// Feature toggles to set or remove, in the order given (a later change of the same name
+    /// replaces an earlier one).
+    settings: Vec<SettingChange>,
+}
+
+/// One change to the feature toggles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum SettingChange {
+    Set(FeatureToggle),
+    Remove(String),
+}
+
+impl SettingChange {
+    fn name(&self) -> &str {
+        match self {
+            SettingChange::Set(t) => &t.name,
+            SettingChange::Remove(name) => name,
+        }
+    }
 }
 
 impl OrganizationUpdate {
@@ -499,7 +517,8 @@ impl OrganizationUpdate {
         self
     }
 
-    /// Sets one feature toggle; the others stay as they are.
+    /// Sets one feature toggle; the others stay as they are. A toggle already present keeps
+    /// its place in the list; a new one is added at the end.
     ///
     /// # Examples
     ///
@@ -511,26 +530,51 @@ impl OrganizationUpdate {
     /// assert!(org.is_enabled("sso") && org.is_enabled("dir_sync"));
     /// # Ok::<(), orgstore::Error>(())
     /// ```
-    pub fn setting(mut self, name: impl Into<String>, enabled: bool) -> Self {
-        upsert_toggle(&mut self.settings, name.into(), enabled);
+    pub fn setting(self, name: impl Into<String>, enabled: bool) -> Self {
+        self.change_setting(SettingChange::Set(FeatureToggle::new(name, enabled)))
+    }
+
+    /// Removes one feature toggle from the list if present (a disabled toggle, in contrast,
+    /// stays listed with `enabled: false`); the others stay as they are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use orgstore::{NewOrganization, OrganizationUpdate, OrgStore};
+    /// # let store = OrgStore::in_memory()?;
+    /// let org = store.create(NewOrganization::new("Acme").setting("sso", true).setting("beta", true))?;
+    /// let org = store.update(&org.id, OrganizationUpdate::new().remove_setting("beta"))?;
+    /// assert_eq!(org.settings, [orgstore::FeatureToggle::new("sso", true)]);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn remove_setting(self, name: impl Into<String>) -> Self {
+        self.change_setting(SettingChange::Remove(name.into()))
+    }
+
+    fn change_setting(mut self, change: SettingChange) -> Self {
+        self.settings.retain(|c| c.name() != change.name());
+        self.settings.push(change);
         self
     }
 
     /// Applies the update to `current`: `Ok(None)` if nothing changes, else the validated
-    /// new record with `update_time` bumped to `max(now, current.update_time)`.
+    /// new record with `update_time` bumped to `max(now, current.update_time)`. Every violation
+    /// is reported at once.
     pub(crate) fn apply(
         self,
         current: &Organization,
         now: OffsetDateTime,
     ) -> Result<Option<Organization>> {
         // Keys the update sets always end up in the record: too many is an error whatever the
-        // record holds, found before copying or merging anything.
+        // record holds, found before copying or merging anything. The rest is still checked.
         let metadata_in = match &self.metadata {
             MetadataChange::Keep => 0,
             MetadataChange::Replace(map) => map.len(),
             MetadataChange::Merge { upsert, .. } => upsert.len(),
         };
-        validate::update_bounds(metadata_in, self.settings.len())?;
+        let mut report = validate::Report::default();
+        let (too_much_metadata, too_many_settings) =
+            validate::update_bounds(&mut report, metadata_in, self.settings.len());
         let mut next = current.clone();
         if let Some(name) = self.display_name {
             next.display_name = name;
@@ -539,6 +583,7 @@ impl OrganizationUpdate {
         self.slug.apply(&mut next.slug);
         self.logo_url.apply(&mut next.logo_url);
         match self.metadata {
+            _ if too_much_metadata => {}
             MetadataChange::Keep => {}
             MetadataChange::Replace(map) => next.metadata = map,
             MetadataChange::Merge { upsert, remove } => {
@@ -548,10 +593,16 @@ impl OrganizationUpdate {
                 next.metadata.extend(upsert);
             }
         }
-        for t in self.settings {
-            upsert_toggle(&mut next.settings, t.name, t.enabled);
+        if !too_many_settings {
+            for change in self.settings {
+                match change {
+                    SettingChange::Set(t) => upsert_toggle(&mut next.settings, t.name, t.enabled),
+                    SettingChange::Remove(name) => next.settings.retain(|t| t.name != name),
+                }
+            }
         }
-        validate::record_fields(&next)?;
+        validate::check_fields(&mut report, &validate::record(&next));
+        report.into_result()?;
         if next == *current {
             return Ok(None);
         }

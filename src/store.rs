@@ -1,8 +1,7 @@
 //! The store handle, its builder and durability setting.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::ThreadId;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -12,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::id::Region;
 use crate::list::{ListRequest, Page};
 use crate::model::{from_micros, to_micros, Organization};
+use crate::pages::Pages;
+use crate::permit::{self, Permit};
 use crate::request::{NewOrganization, OrganizationUpdate};
 use crate::txn::{ReadTransaction, Readable, WriteTransaction};
 
@@ -65,9 +66,6 @@ pub(crate) struct Shared {
     pub(crate) default_region: Region,
     durability: Durability,
     clock: Clock,
-    /// The thread holding the write transaction, to refuse a second one on the same thread
-    /// (which would otherwise wait forever).
-    writer: Mutex<Option<ThreadId>>,
 }
 
 impl Shared {
@@ -75,10 +73,6 @@ impl Shared {
     pub(crate) fn now(&self) -> OffsetDateTime {
         let t = (self.clock)();
         from_micros(to_micros(t)).unwrap_or(t)
-    }
-
-    pub(crate) fn release_writer(&self) {
-        *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 
@@ -334,7 +328,6 @@ impl Builder {
                 default_region: self.default_region,
                 durability: self.durability,
                 clock: self.clock,
-                writer: Mutex::new(None),
             }),
         }
     }
@@ -445,11 +438,24 @@ impl OrgStore {
 
     /// Begins a write transaction, waiting while another thread holds one.
     ///
+    /// A store has one write transaction at a time; this waits for the current one to end
+    /// (in multi-process mode, also for other processes' transactions on the file). A thread
+    /// never waits for itself: asking again while this thread holds the store's write
+    /// transaction — through this handle, a clone, or another handle of the same file in
+    /// multi-process mode — is refused at once.
+    ///
+    /// A [`WriteTransaction`] stays on the thread that began it (it is neither `Send` nor
+    /// `Sync`). That is what lets the store tell "this thread already holds the transaction"
+    /// (refuse, or it would wait forever) from "another thread does" (wait): a transaction
+    /// that could move would make the first case hang on the thread it moved to, and refuse a
+    /// thread that no longer holds it. Work that must run elsewhere can begin its own
+    /// transaction there, or use [`transaction`](Self::transaction) inside that thread.
+    ///
     /// # Errors
     ///
     /// [`Error::FailedPrecondition`] if this thread already holds a write transaction of this
-    /// store (waiting would never end); [`Error::Storage`] if the store refuses writes after an
-    /// earlier storage failure (reopen it).
+    /// store file (waiting would never end); [`Error::Storage`] if the store refuses writes
+    /// after an earlier storage failure (reopen it).
     ///
     /// # Examples
     ///
@@ -460,32 +466,30 @@ impl OrgStore {
     /// assert!(store.begin_write().is_err()); // same thread: refused, not a deadlock
     /// txn.create(NewOrganization::new("Acme"))?;
     /// txn.commit()?;
+    /// assert!(store.begin_write().is_ok()); // free again
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    ///
+    /// A transaction cannot be sent to another thread:
+    ///
+    /// ```compile_fail
+    /// let store = orgstore::OrgStore::in_memory()?;
+    /// let txn = store.begin_write()?;
+    /// std::thread::spawn(move || txn.commit()); // error: `WriteTransaction` is not `Send`
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn begin_write(&self) -> Result<WriteTransaction> {
-        let me = std::thread::current().id();
-        {
-            let holder = self
-                .shared
-                .writer
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if *holder == Some(me) {
-                return Err(Error::precondition(
-                    "this thread already holds a write transaction of this store",
-                ));
-            }
-        }
+        let key = self.shared.engine.key();
+        permit::check(key)?;
         let txn = self
             .shared
             .engine
             .begin_write(self.shared.durability == Durability::Immediate)?;
-        *self
-            .shared
-            .writer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(me);
-        Ok(WriteTransaction::new(txn, Arc::clone(&self.shared)))
+        Ok(WriteTransaction::new(
+            txn,
+            Arc::clone(&self.shared),
+            Permit::take(key),
+        ))
     }
 
     /// Runs `f` in a write transaction: commits if it returns `Ok`, rolls everything back if
@@ -716,6 +720,25 @@ impl OrgStore {
         self.begin_read()?.list(request)
     }
 
+    /// Every page of a listing, from the request's page token on; see [`Pages`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use orgstore::{ListRequest, NewOrganization, OrgStore, Region};
+    /// # let store = OrgStore::in_memory()?;
+    /// store.create(NewOrganization::new("Acme").region(Region::Eu))?;
+    /// let eu: Vec<_> = store
+    ///     .pages(ListRequest::new().region(Region::Eu))
+    ///     .organizations()
+    ///     .collect::<orgstore::Result<_>>()?;
+    /// assert_eq!(eu.len(), 1);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn pages(&self, request: ListRequest) -> Pages {
+        Pages::new(self.clone(), request)
+    }
+
     /// The number of organizations in one region or in all, in constant time.
     ///
     /// # Errors
@@ -790,6 +813,38 @@ impl OrgStore {
     /// ```
     pub fn compact(&mut self) -> Result<bool> {
         self.exclusive()?.engine.compact()
+    }
+
+    /// Writes a consistent copy of the store, as of now, to a new store file at `path`, while
+    /// readers and writers go on (none of their later commits is in it). Copying the file of a
+    /// store in use is not safe; this is. The copy is written under a temporary name beside
+    /// `path`, made durable, reopened with every checksum verified and every index audited, and
+    /// only then named `path`. Returns how many organizations it holds.
+    ///
+    /// A long backup holds its snapshot open, which keeps the pages it reads from being reused
+    /// (see [`begin_read`](Self::begin_read)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::FailedPrecondition`] when `path` already exists; [`Error::Corrupted`] if the
+    /// copy does not verify; [`Error::Storage`] for I/O errors. After any error, `path` does
+    /// not exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore::{NewOrganization, OrgStore};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = OrgStore::open(dir.path().join("orgs.redb"))?;
+    /// store.create(NewOrganization::new("Acme"))?;
+    /// assert_eq!(store.backup_to(dir.path().join("backup.redb"))?, 1);
+    /// let copy = OrgStore::open(dir.path().join("backup.redb"))?;
+    /// assert_eq!(copy.count(None)?, 1);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    pub fn backup_to(&self, path: impl AsRef<Path>) -> Result<u64> {
+        self.shared.engine.backup_to(path.as_ref())
     }
 
     fn exclusive(&mut self) -> Result<&mut Shared> {

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::id::{OrgId, Region};
 use crate::list::{ListRequest, Page};
 use crate::model::Organization;
+use crate::permit::Permit;
 use crate::request::{NewOrganization, OrganizationUpdate};
 use crate::store::Shared;
 
@@ -231,14 +232,17 @@ pub struct WriteTransaction {
     txn: Option<engine::Writer>,
     shared: Arc<Shared>,
     ids: engine::IdState,
+    /// This thread's record of holding the store's write transaction; released with it.
+    _permit: Permit,
 }
 
 impl WriteTransaction {
-    pub(crate) fn new(txn: engine::Writer, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(txn: engine::Writer, shared: Arc<Shared>, permit: Permit) -> Self {
         WriteTransaction {
             txn: Some(txn),
             shared,
             ids: engine::IdState::default(),
+            _permit: permit,
         }
     }
 
@@ -446,17 +450,9 @@ impl WriteTransaction {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn commit(mut self) -> Result<()> {
-        let txn = self.txn.take();
-        let saved = match &txn {
-            Some(t) => t.with(|w| engine::save_ids(w, &self.ids)),
-            None => Ok(()),
-        };
-        self.shared.release_writer();
-        saved?;
-        match txn {
-            Some(t) => t.commit(),
-            None => Err(ended()),
-        }
+        let txn = self.txn.take().ok_or_else(ended)?;
+        txn.with(|w| engine::save_ids(w, &self.ids))?;
+        txn.commit()
     }
 
     /// Discards every write of the transaction (as dropping it does, but reporting errors).
@@ -477,20 +473,9 @@ impl WriteTransaction {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn abort(mut self) -> Result<()> {
-        let txn = self.txn.take();
-        self.shared.release_writer();
-        match txn {
+        match self.txn.take() {
             Some(t) => t.abort(),
             None => Ok(()),
-        }
-    }
-}
-
-impl Drop for WriteTransaction {
-    fn drop(&mut self) {
-        if self.txn.take().is_some() {
-            // redb rolls the transaction back when it is dropped uncommitted.
-            self.shared.release_writer();
         }
     }
 }

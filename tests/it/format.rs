@@ -272,3 +272,20 @@ fn regression_a_file_truncated_inside_its_header_is_a_corruption_error() {
         assert!(matches!(e, Error::Corrupted { .. }), "{len}: {e:?}");
     }
 }
+
+/// `compact()` and `check_integrity()` with a read transaction still open failed as an opaque
+/// storage error (INTERNAL) instead of the failed precondition their docs promise.
+#[test]
+fn regression_maintenance_with_a_live_reader_is_a_failed_precondition() {
+    let (_dir, path) = temp_path();
+    let mut s = OrgStore::open(&path).expect("open");
+    create(&s, NewOrganization::new("a"));
+    let reader = s.begin_read().expect("read");
+    let e = expect_code(s.compact(), ErrorCode::FailedPrecondition);
+    assert!(e.to_string().contains("transaction"), "{e}");
+    let e = expect_code(s.check_integrity(), ErrorCode::FailedPrecondition);
+    assert!(e.to_string().contains("transaction"), "{e}");
+    drop(reader);
+    assert!(s.check_integrity().expect("alone now"));
+    while s.compact().expect("alone now") {}
+}

@@ -8,9 +8,11 @@
 mod common;
 mod support;
 
+mod backup;
 mod crud;
 mod format;
 mod json;
+mod opening;
 mod pagination;
 mod regions;
 mod sharing;

@@ -357,3 +357,38 @@ fn a_page_beyond_deleted_rows_is_empty_and_links_back() {
         .expect("list");
     assert_eq!(ids(&back), created[..2].to_vec());
 }
+
+#[test]
+fn pages_walks_every_page_and_stops_after_the_last() {
+    let s = crate::support::store();
+    for i in 0..23 {
+        crate::support::create(&s, orgstore::NewOrganization::new(format!("Org {i}")));
+    }
+    let request = orgstore::ListRequest::new().page_size(5);
+    let pages: Vec<orgstore::Page> = s
+        .pages(request.clone())
+        .collect::<orgstore::Result<_>>()
+        .expect("pages");
+    assert_eq!(
+        pages
+            .iter()
+            .map(|p| p.organizations.len())
+            .collect::<Vec<_>>(),
+        [5, 5, 5, 5, 3]
+    );
+    assert_eq!(pages.last().expect("last").next_page_token, "");
+    let ids: Vec<_> = s
+        .pages(request)
+        .organizations()
+        .map(|o| o.expect("org").id)
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(ids, sorted, "newest first, each once");
+    assert_eq!(ids.len(), 23);
+    // A bad token is yielded as the one error, then the walk ends.
+    let mut bad = s.pages(orgstore::ListRequest::new().page_token("nonsense"));
+    assert!(bad.next().expect("one item").is_err());
+    assert!(bad.next().is_none());
+}

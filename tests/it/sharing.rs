@@ -16,8 +16,84 @@ fn handles_are_send_and_sync() {
     assert_send_sync::<orgstore::ReadTransaction>();
     assert_send_sync::<orgstore::Organization>();
     assert_send_sync::<orgstore::Page>();
-    fn assert_send<T: Send>() {}
-    assert_send::<orgstore::WriteTransaction>();
+}
+
+/// Compiles only if `T` is not `Send` (two blanket impls make the call ambiguous otherwise).
+trait AmbiguousIfSend<A> {
+    fn check() {}
+}
+impl<T: ?Sized> AmbiguousIfSend<()> for T {}
+struct IsSend;
+impl<T: ?Sized + Send> AmbiguousIfSend<IsSend> for T {}
+
+/// A write transaction moved to another thread made `begin_write` there hang (the guard
+/// remembered the thread that began it) and refused the original thread, which no longer held
+/// it. A transaction now stays on its thread: this test does not compile if it becomes `Send`.
+#[test]
+fn regression_a_write_transaction_cannot_move_to_another_thread() {
+    <orgstore::WriteTransaction as AmbiguousIfSend<_>>::check();
+}
+
+/// Runs `f` on a new thread and fails if it takes longer than `secs` (a hang).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .expect("finished in time (no hang)")
+}
+
+/// Two multi-process handles of one file used on one thread: the second `begin_write` waited
+/// forever for the first, which the same thread held. It is refused now, and a thread holding
+/// nothing is never refused.
+#[test]
+fn regression_a_second_handle_of_the_same_file_does_not_deadlock_its_thread() {
+    let (_dir, path) = temp_path();
+    within(60, move || {
+        let a = OrgStore::builder()
+            .multi_process(true)
+            .open(&path)
+            .expect("a");
+        let b = OrgStore::builder()
+            .multi_process(true)
+            .open(&path)
+            .expect("b");
+        let mut txn = a.begin_write().expect("a begins");
+        let e = b.begin_write().unwrap_err();
+        assert_eq!(e.code(), orgstore::ErrorCode::FailedPrecondition, "{e}");
+        assert!(b.create(NewOrganization::new("x")).is_err(), "one-shot too");
+        // Another thread holds nothing: it waits for `a`'s transaction, then writes.
+        let other = {
+            let b = b.clone();
+            std::thread::spawn(move || b.create(NewOrganization::new("from b")).map(|_| ()))
+        };
+        txn.create(NewOrganization::new("from a")).expect("create");
+        txn.commit().expect("commit");
+        other
+            .join()
+            .expect("join")
+            .expect("the other thread was not refused");
+        b.begin_write()
+            .expect("b begins once a's transaction ended");
+        assert_eq!(a.count(None).expect("count"), 2);
+    });
+}
+
+#[test]
+fn a_thread_that_holds_no_write_transaction_waits_and_is_never_refused() {
+    let s = store();
+    let mut txn = s.begin_write().expect("begin");
+    let waiter = {
+        let s = s.clone();
+        std::thread::spawn(move || s.create(NewOrganization::new("waiting")).map(|o| o.id))
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    txn.create(NewOrganization::new("first")).expect("create");
+    txn.commit().expect("commit");
+    within(30, move || waiter.join().expect("join"))
+        .expect("the waiting thread wrote after the commit");
+    assert_eq!(s.count(None).expect("count"), 2);
 }
 
 #[test]

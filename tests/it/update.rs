@@ -272,3 +272,114 @@ fn update_by_external_id_may_rename_the_key() {
     assert_eq!(s.get_by_external_id("acme-1").expect("get"), None);
     assert_eq!(s.get_by_external_id("acme-9").expect("get"), Some(next));
 }
+
+/// Counts the syncs and writes that reach the bytes of a store (clones share the counts).
+#[derive(Clone, Debug, Default)]
+struct Counting(Arc<Counts>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    inner: orgstore::MemoryBackend,
+    syncs: std::sync::atomic::AtomicU64,
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl std::ops::Deref for Counting {
+    type Target = Counts;
+    fn deref(&self) -> &Counts {
+        &self.0
+    }
+}
+
+impl orgstore::StorageBackend for Counting {
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.set_len(len)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.inner.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.write(offset, data)
+    }
+}
+
+/// Three one-shot updates that changed nothing cost three durable commits (three syncs) and
+/// changed the file's bytes. A write that changes nothing commits nothing now.
+#[test]
+fn regression_a_write_that_changes_nothing_commits_nothing() {
+    let disk = Counting::default();
+    let s = OrgStore::builder()
+        .create_with_backend(disk.clone())
+        .expect("store");
+    let org = create(&s, full());
+    let image = disk.inner.to_bytes();
+    let (syncs, writes) = (
+        disk.syncs.load(Ordering::SeqCst),
+        disk.writes.load(Ordering::SeqCst),
+    );
+    for _ in 0..3 {
+        s.update(&org.id, OrganizationUpdate::new().display_name("Acme"))
+            .expect("no-op update");
+    }
+    s.update_by_external_id("acme-1", OrganizationUpdate::new())
+        .expect("no-op by external id");
+    assert_eq!(s.import(org.clone()).expect("same record"), org);
+    s.begin_write()
+        .expect("begin")
+        .commit()
+        .expect("empty commit");
+    s.transaction(|t| t.update(&org.id, OrganizationUpdate::new().setting("sso", true)))
+        .expect("no-op in a transaction");
+    assert_eq!(disk.syncs.load(Ordering::SeqCst), syncs, "no sync");
+    assert_eq!(disk.writes.load(Ordering::SeqCst), writes, "no write");
+    assert!(disk.inner.to_bytes() == image, "the bytes are unchanged");
+    // A real change still commits durably.
+    s.update(&org.id, OrganizationUpdate::new().display_name("Acme Inc"))
+        .expect("update");
+    assert!(disk.syncs.load(Ordering::SeqCst) > syncs);
+}
+
+#[test]
+fn a_toggle_can_be_removed() {
+    let s = store();
+    let org = create(&s, full().setting("dir_sync", false).setting("beta", true));
+    let org = s
+        .update(
+            &org.id,
+            OrganizationUpdate::new()
+                .remove_setting("dir_sync")
+                .setting("new", true)
+                .remove_setting("missing"),
+        )
+        .expect("remove");
+    let names: Vec<&str> = org.settings.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["sso", "beta", "new"]);
+    // The last change of a name wins within one update.
+    let org = s
+        .update(
+            &org.id,
+            OrganizationUpdate::new()
+                .remove_setting("sso")
+                .setting("sso", false),
+        )
+        .expect("update");
+    assert_eq!(org.settings[0], orgstore::FeatureToggle::new("sso", false));
+    let org = s
+        .update(
+            &org.id,
+            OrganizationUpdate::new()
+                .setting("beta", false)
+                .remove_setting("beta"),
+        )
+        .expect("update");
+    assert!(org.settings.iter().all(|t| t.name != "beta"));
+}

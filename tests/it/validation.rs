@@ -307,3 +307,94 @@ fn huge_inputs_are_refused_without_being_stored() {
     assert!(e.to_string().len() < 200, "message stays short: {e}");
     assert_eq!(s.count(None).expect("count"), 0);
 }
+
+/// An import breaking a field rule and a timestamp rule reported only the timestamp.
+#[test]
+fn regression_an_import_reports_every_violation_at_once() {
+    let s = store();
+    let mut org = orgstore::Organization::new(
+        "org_42".parse().expect("id"),
+        "",
+        orgstore::Region::Us,
+        time::macros::datetime!(2025-02-15 06:00 UTC),
+    );
+    org.update_time = time::macros::datetime!(2025-02-14 06:00 UTC);
+    org.slug = Some("Not A Slug".into());
+    let e = expect_invalid(s.import(org), &["display_name", "slug", "update_time"]);
+    let constraints: Vec<&str> = e.violations().iter().map(|v| v.constraint()).collect();
+    assert_eq!(
+        constraints,
+        ["string.min_len", "string.pattern", "timestamp.order"]
+    );
+    assert_eq!(s.count(None).expect("count"), 0);
+}
+
+/// An update with more than 10 metadata pairs (or 100 toggles) reported only that, hiding the
+/// update's other violations. The pairs are still counted before anything is built.
+#[test]
+fn regression_an_update_with_too_much_metadata_reports_its_other_violations() {
+    let s = store();
+    let org = create(&s, NewOrganization::new("Acme"));
+    let map: BTreeMap<String, String> = (0..11).map(|i| (format!("key{i}"), "v".into())).collect();
+    let before = snapshot(&s);
+    let e = expect_invalid(
+        s.update(
+            &org.id,
+            OrganizationUpdate::new()
+                .display_name("")
+                .logo_url("ftp://x")
+                .replace_metadata(map),
+        ),
+        &["display_name", "logo_url", "metadata"],
+    );
+    assert_eq!(e.violations()[2].constraint(), "map.max_pairs");
+    let mut toggles = OrganizationUpdate::new().slug("-bad-");
+    for i in 0..101 {
+        toggles = toggles.setting(format!("f{i}"), true);
+    }
+    let e = expect_invalid(s.update(&org.id, toggles), &["slug", "settings"]);
+    assert_eq!(e.violations()[1].constraint(), "repeated.max_items");
+    assert_eq!(snapshot(&s), before);
+}
+
+#[test]
+fn every_violation_names_its_rule() {
+    let s = store();
+    let long = "x".repeat(300);
+    let e = expect_invalid(
+        s.create(
+            NewOrganization::new("a\u{202E}b")
+                .external_id(&long)
+                .slug("a_b")
+                .logo_url("https://a b")
+                .metadata("k", "v")
+                .metadata("key", "")
+                .setting("sso", true)
+                .setting("", true),
+        ),
+        &[
+            "display_name",
+            "external_id",
+            "slug",
+            "logo_url",
+            "metadata",
+            "metadata",
+            "settings",
+        ],
+    );
+    let got: Vec<&str> = e.violations().iter().map(|v| v.constraint()).collect();
+    assert_eq!(
+        got,
+        [
+            "string.printable",
+            "string.max_len",
+            "string.pattern",
+            "string.pattern",
+            "map.keys.string.min_len",
+            "map.values.string.min_len",
+            "repeated.items.string.min_len",
+        ]
+    );
+    let e = expect_invalid(s.get("acme"), &["id"]);
+    assert_eq!(e.violations()[0].constraint(), "string.pattern");
+}
