@@ -7,18 +7,65 @@
 use std::collections::BTreeMap;
 
 use arbitrary::{Arbitrary, Unstructured};
+use orgstore::time::{Date, OffsetDateTime, Time, UtcOffset};
 use orgstore::{
-    ErrorCode, ListRequest, NewOrganization, Order, OrgStore, OrganizationUpdate, Readable, Region,
+    ErrorCode, ListRequest, NewOrganization, Order, OrgId, OrgStore, Organization,
+    OrganizationUpdate, Readable, Region,
 };
 
 /// Record decoding from arbitrary bytes: an error or a record, never a panic; a decoded record
 /// re-encodes to bytes that decode to the same record. (Not necessarily the same bytes:
 /// postcard accepts over-long varints, e.g. `ca 00` for 74, which the encoder never writes.)
+/// Its JSON form never panics either (see [`json_round_trip`]).
 pub fn decode_record(data: &[u8]) {
     if let Ok(org) = orgstore::internals::decode_record(data) {
         let again = orgstore::internals::encode_record(&org);
         let back = orgstore::internals::decode_record(&again).expect("re-encoded record decodes");
         assert_eq!(back, org, "decode/encode round trip");
+        json_round_trip(&org);
+    }
+}
+
+/// Whether both timestamps fall in years 0000–9999 in UTC, what RFC 3339 text can hold.
+fn in_wire_range(org: &Organization) -> bool {
+    [org.create_time, org.update_time].iter().all(|t| {
+        t.checked_to_offset(UtcOffset::UTC)
+            .is_some_and(|u| (0..=9999).contains(&u.year()))
+    })
+}
+
+/// Serializing never panics; a record whose times are in the wire's range serializes and reads
+/// back as itself, one out of range is an error.
+fn json_round_trip(org: &Organization) {
+    match serde_json::to_string(org) {
+        Ok(text) if in_wire_range(org) => {
+            let back: Organization = serde_json::from_str(&text).expect("own JSON reads back");
+            assert_eq!(&back, org, "JSON round trip");
+        }
+        Ok(text) => panic!("a time outside the wire's range serialized: {text}"),
+        Err(e) => assert!(
+            !in_wire_range(org),
+            "a record in range failed to serialize: {e}"
+        ),
+    }
+}
+
+/// An organization's JSON from untrusted text: an error or a record, never a panic; a record
+/// read serializes back to the same record, and importing it either stores exactly it (to the
+/// microsecond, in UTC) or is refused with invalid-argument violations.
+pub fn json(data: &[u8]) {
+    let Ok(org) = serde_json::from_slice::<Organization>(data) else {
+        return;
+    };
+    assert!(in_wire_range(&org), "read a time outside the wire's range");
+    json_round_trip(&org);
+    let store = OrgStore::in_memory().expect("store");
+    match store.import(org) {
+        Ok(stored) => {
+            assert_eq!(store.get(&stored.id).expect("get").as_ref(), Some(&stored));
+            json_round_trip(&stored);
+        }
+        Err(e) => assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}"),
     }
 }
 
@@ -89,6 +136,27 @@ struct FieldsInput {
     metadata: Vec<(String, String)>,
     settings: Vec<(String, bool)>,
     eu: bool,
+    /// A timestamp to import with, given as a local date, hour and UTC offset.
+    time: Option<TimeParts>,
+}
+
+#[derive(Arbitrary, Debug)]
+struct TimeParts {
+    year: i16,
+    day_of_year: u16,
+    hour: u8,
+    offset_hours: i8,
+}
+
+impl TimeParts {
+    /// The local time in its offset, which may lie outside UTC's years (a late time west of
+    /// UTC), or `None` when the parts make no date.
+    fn datetime(&self) -> Option<OffsetDateTime> {
+        let date = Date::from_ordinal_date(i32::from(self.year), self.day_of_year).ok()?;
+        let time = Time::from_hms(self.hour % 24, 59, 59).ok()?;
+        let offset = UtcOffset::from_hms(self.offset_hours, 0, 0).ok()?;
+        Some(date.with_time(time).assume_offset(offset))
+    }
 }
 
 /// Validation of arbitrary inputs: either the organization is stored exactly as given, or the
@@ -133,6 +201,29 @@ pub fn validate(data: &[u8]) {
                 0,
                 "a refused create wrote"
             );
+        }
+    }
+    // The same fields as a complete record with a caller's timestamp, imported: timestamps
+    // anywhere (in their own offset) never panic, in JSON or in the store.
+    if let Some(t) = input.time.as_ref().and_then(TimeParts::datetime) {
+        let id = OrgId::parse("org_1").expect("id");
+        let mut org = Organization::new(id, &input.display_name, region, t);
+        org.external_id = input.external_id.clone();
+        org.slug = input.slug.clone();
+        org.logo_url = input.logo_url.clone();
+        org.metadata = input.metadata.iter().cloned().collect();
+        json_round_trip(&org);
+        let imported = OrgStore::in_memory().expect("store");
+        match imported.import(org.clone()) {
+            Ok(stored) => {
+                assert!(
+                    in_wire_range(&org),
+                    "imported a time outside the wire's range"
+                );
+                assert_eq!(stored.create_time, org.create_time);
+                json_round_trip(&stored);
+            }
+            Err(e) => assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}"),
         }
     }
 }

@@ -34,11 +34,12 @@ fn replay(target: &str, run: Target) -> usize {
 
 #[test]
 fn the_committed_fuzz_corpus_replays_cleanly() {
-    let targets: [(&str, Target); 4] = [
+    let targets: [(&str, Target); 5] = [
         ("ops", harness::ops),
         ("decode_record", harness::decode_record),
         ("page_token", harness::page_token),
         ("validate", harness::validate),
+        ("json", harness::json),
     ];
     let mut summary = Vec::new();
     for (name, run) in targets {
