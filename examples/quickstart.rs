@@ -4,21 +4,26 @@
 //! cargo run --example quickstart [PATH]
 //! ```
 //!
-//! Creates a fresh store at PATH (default: `orgstore-quickstart.redb` in the temp directory),
-//! adds organizations in both regions, looks them up by id, external id and slug, updates one,
-//! pages through them, and prints what it did.
+//! Creates a new store at PATH (default: a new folder in the temp directory, named in the
+//! output; nothing existing is touched: a PATH that exists is refused), adds organizations in
+//! both regions, looks them up by id, external id and slug, updates one, pages through them,
+//! and prints what it did.
 
 use std::error::Error;
 
 use orgstore::{ListRequest, NewOrganization, Order, OrgStore, OrganizationUpdate, Region};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let path = std::env::args_os().nth(1).map_or_else(
-        || std::env::temp_dir().join("orgstore-quickstart.redb"),
-        Into::into,
-    );
+    let path = match std::env::args_os().nth(1) {
+        Some(p) => std::path::PathBuf::from(p),
+        None => new_folder()?.join("orgs.redb"),
+    };
     if path.exists() {
-        std::fs::remove_file(&path)?; // start from an empty store each run
+        return Err(format!(
+            "{} exists; the tour creates its own organizations in a new store",
+            path.display()
+        )
+        .into());
     }
     let store = OrgStore::open(&path)?;
     println!("store: {}", path.display());
@@ -86,27 +91,22 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // Page through each region, oldest first, two per page.
     for region in Region::ALL {
-        let mut request = ListRequest::new()
+        let request = ListRequest::new()
             .region(region)
             .order(Order::OldestFirst)
             .page_size(2);
-        let mut page_no = 1;
-        loop {
-            let page = store.list(&request)?;
+        for (i, page) in store.pages(request).enumerate() {
+            let page = page?;
             let names: Vec<&str> = page
                 .organizations
                 .iter()
                 .map(|o| o.display_name.as_str())
                 .collect();
             println!(
-                "{region} page {page_no} of {} total: {names:?}",
+                "{region} page {} ({} in the region): {names:?}",
+                i + 1,
                 page.total_size
             );
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            request = request.page_token(page.next_page_token);
-            page_no += 1;
         }
     }
     println!(
@@ -117,4 +117,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     println!("json: {}", serde_json::to_string(&by_ext)?);
     Ok(())
+}
+
+/// A folder of our own in the temp directory, so no existing file is ever touched.
+fn new_folder() -> std::io::Result<std::path::PathBuf> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!(
+        "orgstore-quickstart-{}-{stamp}",
+        std::process::id()
+    ));
+    std::fs::create_dir(&dir)?;
+    Ok(dir)
 }
