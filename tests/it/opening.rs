@@ -153,7 +153,7 @@ fn race_children(path: &std::path::Path, n: usize, multi: bool) -> Vec<String> {
 
 #[test]
 fn regression_two_processes_opening_a_new_path_never_break_the_store() {
-    let rounds = size("ORGSTORE_OPEN_RACE_PROCESS_ROUNDS", 100);
+    let rounds = size("ORGSTORE_OPEN_RACE_PROCESS_ROUNDS", 200);
     let (mut created_total, mut refused_total) = (0, 0);
     for round in 0..rounds {
         let (_dir, path) = temp_path();
@@ -176,7 +176,7 @@ fn regression_two_processes_opening_a_new_path_never_break_the_store() {
 
 #[test]
 fn two_processes_opening_a_new_path_in_multi_process_mode_share_it() {
-    let rounds = size("ORGSTORE_OPEN_RACE_PROCESS_ROUNDS", 100) / 2;
+    let rounds = size("ORGSTORE_OPEN_RACE_PROCESS_ROUNDS", 200) / 2;
     for round in 0..rounds {
         let (_dir, path) = temp_path();
         let outcomes = race_children(&path, 2, true);
