@@ -11,8 +11,9 @@
 //!
 //! gRPC over HTTP/1.1 also needs the response to announce its trailers: hyper's HTTP/1.1
 //! encoder writes only the trailer fields named in a `trailer` header, and tonic sets none.
-//! When the request carried `te: trailers` and the response is not trailers-only, the
-//! `trailer` header is added here.
+//! When the request carried `te: trailers` (without it hyper sends no trailers at all), the
+//! `trailer` header is added here, and a trailers-only answer is rewritten so that its status
+//! travels in trailers too.
 
 use std::sync::Arc;
 
@@ -66,6 +67,21 @@ pub async fn buffer(State(limits): State<Arc<Limits>>, request: Request, next: N
             v.split(',')
                 .any(|t| t.trim().eq_ignore_ascii_case("trailers"))
         });
+    let response = read_then_run(&limits, request, next, grpc, http1).await;
+    if grpc && http1 && wants_trailers {
+        announce_trailers(response)
+    } else {
+        response
+    }
+}
+
+async fn read_then_run(
+    limits: &Limits,
+    request: Request,
+    next: Next,
+    grpc: bool,
+    http1: bool,
+) -> Response {
     let (parts, mut body) = request.into_parts();
     let max = limits.max_body_bytes;
     let read = tokio::time::timeout(limits.body_timeout, async {
@@ -120,15 +136,52 @@ pub async fn buffer(State(limits): State<Arc<Limits>>, request: Request, next: N
             return response;
         }
     };
-    let request = Request::from_parts(parts, Body::from(bytes));
-    let mut response = next.run(request).await;
-    if grpc && http1 && wants_trailers && !response.headers().contains_key("grpc-status") {
-        response.headers_mut().insert(
-            header::TRAILER,
-            HeaderValue::from_static("grpc-status, grpc-message, grpc-status-details-bin"),
-        );
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The gRPC status fields, which travel in trailers.
+const STATUS_FIELDS: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
+
+/// Makes an HTTP/1.1 gRPC response carry its status in trailers, announced in a `trailer`
+/// header. A trailers-only answer (status in the headers, empty body, as tonic sends errors)
+/// becomes headers, an empty chunked body and the status as trailers: the form an HTTP/1.1
+/// gRPC client reads, whatever it makes of trailers-only answers.
+fn announce_trailers(mut response: Response) -> Response {
+    let announce = HeaderValue::from_static("grpc-status, grpc-message, grpc-status-details-bin");
+    if !response.headers().contains_key("grpc-status") {
+        response.headers_mut().insert(header::TRAILER, announce);
+        return response;
     }
-    response
+    let (mut parts, _empty) = response.into_parts();
+    let mut trailers = HeaderMap::new();
+    for name in STATUS_FIELDS {
+        if let Some(value) = parts.headers.remove(name) {
+            trailers.insert(name, value);
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::TRAILER, announce);
+    Response::from_parts(parts, Body::new(TrailersOnly(Some(trailers))))
+}
+
+/// A body of no data and one trailers frame.
+struct TrailersOnly(Option<HeaderMap>);
+
+impl http_body::Body for TrailersOnly {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|t| Ok(http_body::Frame::trailers(t))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
 }
 
 /// Reads and drops up to [`DRAIN_LIMIT`] more bytes, within `timeout`.

@@ -26,12 +26,13 @@ fn envelope(status: StatusCode, organization: Organization) -> Response {
     (status, Json(Envelope { organization })).into_response()
 }
 
-/// A JSON body; an empty body reads as `{}`.
+/// A JSON object body; an empty body reads as `{}`.
 fn json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
+    let text: &[u8] = match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => b"{}",
+        Some(b'{') => body,
+        // serde would read a struct from an array too.
+        Some(_) => return Err(ApiError::bad_request("the body must be a JSON object")),
     };
     serde_json::from_slice(text)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
