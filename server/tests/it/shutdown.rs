@@ -30,6 +30,19 @@ async fn requests_in_flight_finish_and_the_store_closes() {
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }));
     }
+    // Five over gRPC (HTTP/2), on one connection.
+    let grpc = t.grpc().await;
+    let mut inflight_grpc = Vec::new();
+    for i in 0..5 {
+        let mut c = grpc.clone();
+        inflight_grpc.push(tokio::spawn(async move {
+            c.create_organization(crate::grpc::create_request(
+                &format!("gRPC {i}"),
+                Some(&format!("g{i}")),
+            ))
+            .await
+        }));
+    }
     // One more whose client goes away once the request is sent.
     let mut gone = TcpStream::connect(t.addr()).await.unwrap();
     let body = r#"{"display_name":"Left early","external_id":"gone"}"#;
@@ -61,6 +74,17 @@ async fn requests_in_flight_finish_and_the_store_closes() {
             .unwrap()
             .starts_with("org_"));
     }
+    for task in inflight_grpc {
+        let org = task
+            .await
+            .unwrap()
+            .unwrap()
+            .into_inner()
+            .organization
+            .unwrap();
+        assert!(org.display_name.starts_with("gRPC "));
+    }
+    drop(grpc);
     tokio::time::timeout(Duration::from_secs(15), server.wait())
         .await
         .expect("shutdown completes")
@@ -68,13 +92,19 @@ async fn requests_in_flight_finish_and_the_store_closes() {
     // The store was closed: it opens again without multi-process mode, and holds every
     // request whole, including the one whose client left.
     let store = orgstore::OrgStore::open(&t.db).unwrap();
-    assert_eq!(store.count(None).unwrap(), 11);
+    assert_eq!(store.count(None).unwrap(), 16);
     for i in 0..10 {
         let org = store.get_by_external_id(&format!("f{i}")).unwrap().unwrap();
         assert_eq!(org.display_name, format!("In flight {i}"));
     }
+    for i in 0..5 {
+        assert!(store
+            .get_by_external_id(&format!("g{i}"))
+            .unwrap()
+            .is_some());
+    }
     assert!(store.get_by_external_id("gone").unwrap().is_some());
-    assert_eq!(store.check_indexes().unwrap(), 11);
+    assert_eq!(store.check_indexes().unwrap(), 16);
 }
 
 #[tokio::test]
