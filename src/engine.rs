@@ -121,7 +121,7 @@ fn map_error(e: redb::Error) -> Error {
     match e {
         redb::Error::Corrupted(detail) => Error::Corrupted { detail },
         redb::Error::DatabaseAlreadyOpen => {
-            Error::precondition("the store file is already open (in this or another process)")
+            Error::precondition("the store file is in use: already open in this or another process")
         }
         redb::Error::LockProtocolMismatch => Error::precondition(
             "the store file is open in another process with a different multi-process setting",
@@ -1039,7 +1039,7 @@ pub(crate) fn create(
     new: NewOrganization,
     cx: &WriteContext,
 ) -> Result<Organization> {
-    new.check()?;
+    new.validate()?;
     // Uniqueness before drawing an id, so a refused create leaves no trace at all.
     check_unique(w, None, new.external_id.as_deref(), new.slug.as_deref())?;
     let id = assign_id(w, ids, cx.now)?;

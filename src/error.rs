@@ -47,7 +47,7 @@ pub enum Error {
         key: LookupKey,
     },
     /// A unique value (external id or slug) is already held by another live organization.
-    #[error("{field} {value:?} is already used by organization {holder}")]
+    #[error("organization with {field} {value:?} already exists (held by {holder})")]
     AlreadyExists {
         /// The unique field that clashed.
         field: UniqueField,
@@ -287,7 +287,21 @@ pub struct FieldViolation {
 }
 
 impl FieldViolation {
-    pub(crate) fn new(
+    /// A violation of your own, to report beside the store's in one
+    /// [`Error::InvalidArgument`] (a front end checking a field the store does not see).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore::{Error, FieldViolation, NewOrganization};
+    ///
+    /// let new = NewOrganization::new("");
+    /// let mut violations = vec![FieldViolation::new("region_code", "enum.defined_only", "must be US or EU")];
+    /// violations.extend(new.validate().err().iter().flat_map(|e| e.violations().to_vec()));
+    /// let err = Error::InvalidArgument(violations);
+    /// assert_eq!(err.violations().len(), 2);
+    /// ```
+    pub fn new(
         field: impl Into<String>,
         constraint: &'static str,
         description: impl Into<String>,

@@ -154,8 +154,22 @@ impl NewOrganization {
         self
     }
 
-    /// Checks every rule; run before anything is looked up or written.
-    pub(crate) fn check(&self) -> Result<()> {
+    /// Checks every field rule without writing anything (a create runs the same check first).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) listing every broken rule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore::NewOrganization;
+    ///
+    /// assert!(NewOrganization::new("Acme").slug("acme").validate().is_ok());
+    /// let err = NewOrganization::new("").slug("Not A Slug").validate().unwrap_err();
+    /// assert_eq!(err.violations().len(), 2);
+    /// ```
+    pub fn validate(&self) -> Result<()> {
         validate::fields(&validate::Fields {
             display_name: &self.display_name,
             external_id: self.external_id.as_deref(),

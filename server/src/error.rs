@@ -171,13 +171,9 @@ impl std::error::Error for ApiError {}
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         let code = Code::Store(err.code());
+        // The library's messages say what the SDKs' tests look for ("already exists", "not
+        // found", the field).
         let message = match &err {
-            // The SDKs' tests look for "already exists" and for the field.
-            Error::AlreadyExists {
-                field,
-                value,
-                holder,
-            } => format!("organization with {field} {value:?} already exists (held by {holder})"),
             Error::Storage(inner) => {
                 tracing::error!(error = %inner, source = ?std::error::Error::source(inner), "storage failure");
                 "internal error: storage failure".to_owned()

@@ -212,7 +212,7 @@ fn lock(_file: &File, _multi_process: bool) -> Result<()> {
 }
 
 fn already_open() -> Error {
-    Error::precondition("the store file is already open (in this or another process)")
+    Error::precondition("the store file is in use: already open in this or another process")
 }
 
 /// A file-level I/O failure (opening, locking, naming), kept as the source.

@@ -55,7 +55,7 @@ fn clashes_are_refused_across_regions() {
     assert_eq!(e.code().http_status(), 409);
     assert!(
         e.to_string()
-            .contains("external_id \"ext\" is already used by organization"),
+            .contains("organization with external_id \"ext\" already exists (held by org_"),
         "{e}"
     );
 }
