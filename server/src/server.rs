@@ -314,7 +314,8 @@ fn app(ops: Arc<Ops>, auth: Arc<Auth>, limits: Arc<Limits>, ready: Arc<AtomicBoo
         .with_state(Arc::clone(&auth));
     let health = Router::new()
         .route("/health", get(health))
-        .with_state(ready);
+        .with_state(ready)
+        .route("/openapi.yaml", get(openapi));
     rest::router(Arc::clone(&ops), Arc::clone(&auth))
         .merge(token)
         .merge(health)
@@ -324,6 +325,19 @@ fn app(ops: Arc<Ops>, auth: Arc<Auth>, limits: Arc<Limits>, ready: Arc<AtomicBoo
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(limits, body::buffer))
         .layer(middleware::from_fn(logging::log))
+}
+
+/// The REST contract as this server answers it: Scalekit's organization OpenAPI with the
+/// error responses (400, 401, 404, 409, 413, 429) and the bearer scheme documented.
+pub const OPENAPI: &str = include_str!("../openapi.yaml");
+
+/// `GET /openapi.yaml` (no token needed): [`OPENAPI`].
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 /// `GET /health`: 200 while serving, 503 once shutdown has begun.

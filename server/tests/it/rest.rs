@@ -375,3 +375,25 @@ async fn health_needs_no_token() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
 }
+
+#[tokio::test]
+async fn the_openapi_contract_is_served_without_a_token() {
+    let t = TestServer::start().await;
+    let response = t.http.get(t.url("/openapi.yaml")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/yaml"
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.contains("openapi: 3.1"), "an OpenAPI 3.1 document");
+    for path in [
+        "/api/v1/organizations:",
+        "/api/v1/organizations/{id}:",
+        "/api/v1/organizations:external/{external_id}:",
+        "/api/v1/organizations/{id}/settings:",
+    ] {
+        assert!(text.contains(path), "documents {path}");
+    }
+    assert!(text.contains("bearerAuth"), "documents the bearer scheme");
+}
