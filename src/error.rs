@@ -81,6 +81,14 @@ pub enum Error {
         /// The newest format version this build understands.
         supported: u32,
     },
+    /// The operation lost a race with a concurrent writer and did nothing; running it again is
+    /// safe. Only a store shared by several writers produces it: with the embedded engine,
+    /// writers are serialized and never conflict.
+    #[error("aborted: {message}")]
+    Aborted {
+        /// What conflicted.
+        message: String,
+    },
     /// Stored bytes failed verification or could not be decoded.
     #[error("corrupted data: {detail}")]
     Corrupted {
@@ -116,6 +124,7 @@ impl Error {
             Error::FailedPrecondition { .. } | Error::UnsupportedFormat { .. } => {
                 ErrorCode::FailedPrecondition
             }
+            Error::Aborted { .. } => ErrorCode::Aborted,
             Error::Corrupted { .. } => ErrorCode::DataLoss,
             Error::Storage(_) => ErrorCode::Internal,
         }
@@ -198,6 +207,8 @@ pub enum ErrorCode {
     InvalidArgument,
     /// `FAILED_PRECONDITION`: HTTP 400, gRPC 9.
     FailedPrecondition,
+    /// `ABORTED`: HTTP 409, gRPC 10. Safe to retry.
+    Aborted,
     /// `INTERNAL`: HTTP 500, gRPC 13.
     Internal,
     /// `DATA_LOSS`: HTTP 500, gRPC 15.
@@ -218,6 +229,7 @@ impl ErrorCode {
             ErrorCode::AlreadyExists => "ALREADY_EXISTS",
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::FailedPrecondition => "FAILED_PRECONDITION",
+            ErrorCode::Aborted => "ABORTED",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::DataLoss => "DATA_LOSS",
         }
@@ -233,7 +245,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::NotFound => 404,
-            ErrorCode::AlreadyExists => 409,
+            ErrorCode::AlreadyExists | ErrorCode::Aborted => 409,
             ErrorCode::InvalidArgument | ErrorCode::FailedPrecondition => 400,
             ErrorCode::Internal | ErrorCode::DataLoss => 500,
         }
@@ -252,6 +264,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 5,
             ErrorCode::AlreadyExists => 6,
             ErrorCode::FailedPrecondition => 9,
+            ErrorCode::Aborted => 10,
             ErrorCode::Internal => 13,
             ErrorCode::DataLoss => 15,
         }

@@ -64,6 +64,7 @@ mod id;
 pub mod internals;
 mod list;
 mod model;
+mod ops;
 mod pages;
 mod permit;
 mod request;
@@ -93,7 +94,7 @@ pub use time;
 /// ```
 /// assert_eq!(orgstore::FORMAT_VERSION, 1);
 /// ```
-pub const FORMAT_VERSION: u32 = engine::FORMAT_VERSION;
+pub const FORMAT_VERSION: u32 = engine::redb::FORMAT_VERSION;
 
 // The README's examples compile and run as doctests.
 #[cfg(doctest)]

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::backend::StorageBackend;
-use crate::engine::{Engine, OpenOptions};
+use crate::engine::redb::{Engine, OpenOptions};
+use crate::engine::Store;
 use crate::error::{Error, Result};
 use crate::id::Region;
 use crate::list::{ListRequest, Page};
@@ -61,7 +62,7 @@ type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 /// State shared by the store handle and its transactions.
 pub(crate) struct Shared {
-    engine: Engine,
+    engine: Store,
     pub(crate) default_region: Region,
     durability: Durability,
     clock: Clock,
@@ -266,7 +267,7 @@ impl Builder {
     pub fn open(self, path: impl AsRef<Path>) -> Result<OrgStore> {
         self.check()?;
         let engine = Engine::open(path.as_ref(), &self.options())?;
-        Ok(self.finish(engine))
+        Ok(self.finish(Store::Redb(engine)))
     }
 
     /// Opens a throwaway store held in memory (for tests); it vanishes when dropped.
@@ -285,7 +286,7 @@ impl Builder {
     pub fn in_memory(self) -> Result<OrgStore> {
         self.check()?;
         let engine = Engine::in_memory(&self.options())?;
-        Ok(self.finish(engine))
+        Ok(self.finish(Store::Redb(engine)))
     }
 
     /// Opens (or initialises, when empty) a store on your own [`StorageBackend`].
@@ -304,7 +305,7 @@ impl Builder {
     pub fn create_with_backend(self, backend: impl StorageBackend) -> Result<OrgStore> {
         self.check()?;
         let engine = Engine::with_backend(backend, &self.options())?;
-        Ok(self.finish(engine))
+        Ok(self.finish(Store::Redb(engine)))
     }
 
     fn check(&self) -> Result<()> {
@@ -324,7 +325,7 @@ impl Builder {
         }
     }
 
-    fn finish(self, engine: Engine) -> OrgStore {
+    fn finish(self, engine: Store) -> OrgStore {
         OrgStore {
             shared: Arc::new(Shared {
                 engine,
@@ -783,7 +784,7 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn check_indexes(&self) -> Result<u64> {
-        crate::engine::check_indexes(&self.shared.engine.begin_read()?)
+        self.begin_read()?.audit()
     }
 
     /// Verifies every checksum of the file, repairing what can be repaired. `Ok(true)`: the

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::engine::{self, Target, WriteContext};
+use crate::engine::{self, with_read, with_write};
 use crate::error::{Error, Result};
 use crate::id::{OrgId, Region};
 use crate::list::{ListRequest, Page};
 use crate::model::Organization;
+use crate::ops::{self, Target, WriteContext};
 use crate::permit::Permit;
 use crate::request::{NewOrganization, OrganizationUpdate};
 use crate::store::Shared;
@@ -137,28 +138,30 @@ pub trait Readable: sealed::Sealed {
     fn count(&self, region: Option<Region>) -> Result<u64>;
 }
 
+/// `Readable` for a transaction type, each read running `$with!(<its engine transaction>, t =>
+/// ops::…(t, …))`.
 macro_rules! impl_readable {
-    ($ty:ty, $field:ident) => {
+    ($ty:ty, $with:ident, $txn:ident) => {
         impl Readable for $ty {
             fn get(&self, id: impl AsRef<str>) -> Result<Option<Organization>> {
                 let id = OrgId::parse(id.as_ref())?;
-                self.$field(|t| engine::get(t, id))
+                $with!(self.$txn()?, t => ops::get(t, &id))
             }
 
             fn get_by_external_id(&self, external_id: &str) -> Result<Option<Organization>> {
-                self.$field(|t| engine::get_by_external_id(t, external_id))
+                $with!(self.$txn()?, t => ops::get_by_external_id(t, external_id))
             }
 
             fn get_by_slug(&self, slug: &str) -> Result<Option<Organization>> {
-                self.$field(|t| engine::get_by_slug(t, slug))
+                $with!(self.$txn()?, t => ops::get_by_slug(t, slug))
             }
 
             fn list(&self, request: &ListRequest) -> Result<Page> {
-                self.$field(|t| engine::list(t, request))
+                $with!(self.$txn()?, t => ops::list(t, request))
             }
 
             fn count(&self, region: Option<Region>) -> Result<u64> {
-                self.$field(|t| engine::count(t, region))
+                $with!(self.$txn()?, t => ops::count(t, region))
             }
         }
     };
@@ -180,17 +183,23 @@ macro_rules! impl_readable {
 /// # Ok::<(), orgstore::Error>(())
 /// ```
 pub struct ReadTransaction {
-    txn: redb::ReadTransaction,
+    txn: engine::ReadTxn,
 }
 
 impl ReadTransaction {
-    pub(crate) fn new(txn: redb::ReadTransaction) -> Self {
+    pub(crate) fn new(txn: engine::ReadTxn) -> Self {
         ReadTransaction { txn }
     }
 
-    /// Runs a read on the snapshot.
-    fn read<R>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<R>) -> Result<R> {
-        f(&self.txn)
+    /// The engine's transaction (a read transaction never ends early).
+    #[allow(clippy::unnecessary_wraps)] // the same shape as `WriteTransaction::txn`
+    fn txn(&self) -> Result<&engine::ReadTxn> {
+        Ok(&self.txn)
+    }
+
+    /// Every record and index entry checked against each other; the number of records.
+    pub(crate) fn audit(&self) -> Result<u64> {
+        with_read!(&self.txn, t => crate::engine::Read::audit(t))
     }
 }
 
@@ -200,7 +209,7 @@ impl std::fmt::Debug for ReadTransaction {
     }
 }
 
-impl_readable!(ReadTransaction, read);
+impl_readable!(ReadTransaction, with_read, txn);
 
 /// An all-or-nothing group of writes. Nothing is visible to others until
 /// [`commit`](Self::commit); dropping the transaction (or [`abort`](Self::abort)) discards it.
@@ -229,30 +238,23 @@ impl_readable!(ReadTransaction, read);
 /// ```
 pub struct WriteTransaction {
     // `None` once committed or aborted.
-    txn: Option<engine::Writer>,
+    txn: Option<engine::WriteTxn>,
     shared: Arc<Shared>,
-    ids: engine::IdState,
     /// This thread's record of holding the store's write transaction; released with it.
     _permit: Permit,
 }
 
 impl WriteTransaction {
-    pub(crate) fn new(txn: engine::Writer, shared: Arc<Shared>, permit: Permit) -> Self {
+    pub(crate) fn new(txn: engine::WriteTxn, shared: Arc<Shared>, permit: Permit) -> Self {
         WriteTransaction {
             txn: Some(txn),
             shared,
-            ids: engine::IdState::default(),
             _permit: permit,
         }
     }
 
-    fn txn(&self) -> Result<&engine::Writer> {
+    fn txn(&self) -> Result<&engine::WriteTxn> {
         self.txn.as_ref().ok_or_else(ended)
-    }
-
-    /// Runs a read inside the transaction (seeing its own writes).
-    fn read<R>(&self, f: impl for<'o, 'q> FnOnce(&engine::W<'o, 'q>) -> Result<R>) -> Result<R> {
-        self.txn()?.with(f)
     }
 
     fn context(&self) -> WriteContext {
@@ -282,9 +284,7 @@ impl WriteTransaction {
     /// ```
     pub fn create(&mut self, new: NewOrganization) -> Result<Organization> {
         let cx = self.context();
-        let ids = &mut self.ids;
-        let txn = self.txn.as_ref().ok_or_else(ended)?;
-        txn.with(|w| engine::create(w, ids, new, &cx))
+        with_write!(self.txn()?, w => ops::create(w, new, &cx))
     }
 
     /// Applies a partial update to the organization with this id and returns the result.
@@ -316,8 +316,7 @@ impl WriteTransaction {
     ) -> Result<Organization> {
         let id = OrgId::parse(id.as_ref())?;
         let cx = self.context();
-        self.txn()?
-            .with(|w| engine::update(w, &Target::Id(&id), update, &cx))
+        with_write!(self.txn()?, w => ops::update(w, &Target::Id(&id), update, &cx))
     }
 
     /// Like [`update`](Self::update), addressing the organization by external id.
@@ -345,8 +344,8 @@ impl WriteTransaction {
         update: OrganizationUpdate,
     ) -> Result<Organization> {
         let cx = self.context();
-        self.txn()?
-            .with(|w| engine::update(w, &Target::ExternalId(external_id), update, &cx))
+        let target = Target::ExternalId(external_id);
+        with_write!(self.txn()?, w => ops::update(w, &target, update, &cx))
     }
 
     /// Deletes the organization with this id and its index entries; returns what was removed.
@@ -369,7 +368,7 @@ impl WriteTransaction {
     /// ```
     pub fn delete(&mut self, id: impl AsRef<str>) -> Result<Organization> {
         let id = OrgId::parse(id.as_ref())?;
-        self.txn()?.with(|w| engine::delete(w, &Target::Id(&id)))
+        with_write!(self.txn()?, w => ops::delete(w, &Target::Id(&id)))
     }
 
     /// Deletes the organization holding this external id; returns what was removed.
@@ -391,8 +390,7 @@ impl WriteTransaction {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn delete_by_external_id(&mut self, external_id: &str) -> Result<Organization> {
-        self.txn()?
-            .with(|w| engine::delete(w, &Target::ExternalId(external_id)))
+        with_write!(self.txn()?, w => ops::delete(w, &Target::ExternalId(external_id)))
     }
 
     /// Inserts or replaces a complete record with its own id and timestamps (for migration
@@ -428,7 +426,7 @@ impl WriteTransaction {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn import(&mut self, organization: Organization) -> Result<Organization> {
-        self.txn()?.with(|w| engine::import(w, organization))
+        with_write!(self.txn()?, w => ops::import(w, organization))
     }
 
     /// Makes every write of the transaction visible and, with the default durability,
@@ -450,9 +448,7 @@ impl WriteTransaction {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn commit(mut self) -> Result<()> {
-        let txn = self.txn.take().ok_or_else(ended)?;
-        txn.with(|w| engine::save_ids(w, &self.ids))?;
-        txn.commit()
+        self.txn.take().ok_or_else(ended)?.commit()
     }
 
     /// Discards every write of the transaction (as dropping it does, but reporting errors).
@@ -488,7 +484,7 @@ impl std::fmt::Debug for WriteTransaction {
     }
 }
 
-impl_readable!(WriteTransaction, read);
+impl_readable!(WriteTransaction, with_write, txn);
 
 /// The error of using a transaction after its commit or abort.
 fn ended() -> Error {

@@ -10,12 +10,9 @@ use std::path::{Path, PathBuf};
 
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use super::{
-    builder, check_indexes, file, Engine, OpenOptions, StorageResultExt, BY_EXTERNAL_ID, BY_SLUG,
-    META, ORGS,
-};
+use super::error::StorageResultExt;
+use super::{builder, file, read, schema, Engine, OpenOptions};
 use crate::error::{Error, Result};
-use crate::id::Region;
 
 /// Rows copied per write transaction (the last one is the only durable commit).
 const BATCH: usize = 20_000;
@@ -65,19 +62,11 @@ impl Engine {
             crate::permit::StoreKey::fresh(),
         )?;
         let mut records = 0;
-        let mut tables = vec![META];
-        for region in Region::ALL {
-            tables.extend([
-                ORGS[region.index()],
-                BY_EXTERNAL_ID[region.index()],
-                BY_SLUG[region.index()],
-            ]);
-        }
         let mut txn = batch(&copy)?;
         let mut in_batch = 0;
-        for tab in tables {
+        for tab in schema::all() {
             let source = snapshot.open_table(tab.def).storage()?;
-            if ORGS.iter().any(|t| t.slot == tab.slot) {
+            if schema::ORGS.iter().any(|t| t.slot == tab.slot) {
                 records += source.len().storage()?;
             }
             let mut rows = source.iter().storage()?;
@@ -159,7 +148,7 @@ fn verify(path: &Path, expected: u64) -> Result<()> {
         multi_process: false,
     };
     let copy = Engine::open(path, &options)?;
-    let found = check_indexes(&copy.begin_read()?)?;
+    let found = read::check_indexes(&copy.begin_read()?)?;
     if found != expected {
         return Err(Error::corrupted(format!(
             "the backup holds {found} organizations, the snapshot {expected}"
