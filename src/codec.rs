@@ -4,6 +4,11 @@
 //! [version: u8 = 1][postcard(RecordV1)]
 //! ```
 //!
+//! Ids are stored as *id keys*, `[suffix length: u8][suffix bytes]` (the suffix being the id
+//! without `org_`), whose bytewise order is the order of [`OrgId`] (length, then bytes):
+//! creation order for assigned ULIDs, numeric order for decimal ids. Both engines key records
+//! by them (redb tables, PostgreSQL `bytea`).
+//!
 //! The id and region are not in the value: the key and the table carry them. Decoding is
 //! fallible everywhere: an unknown version, a postcard error, trailing bytes or an out-of-range
 //! value is [`Error::Corrupted`], never a panic.
@@ -13,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::id::{OrgId, Region};
+use crate::id::{OrgId, Region, MAX_SUFFIX};
 use crate::model::{from_micros, to_micros, FeatureToggle, Organization};
 
 /// The record layout version written by this build.
@@ -107,6 +112,60 @@ pub(crate) fn decode(id: OrgId, region: Region, bytes: &[u8]) -> Result<Organiza
         slug: r.slug,
         logo_url: r.logo_url,
     })
+}
+
+/// An id key, kept on the stack (reads make one per lookup).
+pub(crate) struct IdKey {
+    bytes: [u8; 1 + MAX_SUFFIX],
+    len: usize,
+}
+
+impl IdKey {
+    /// The key of `id`.
+    pub(crate) fn of(id: &OrgId) -> IdKey {
+        let s = id.suffix().as_bytes();
+        // Every `OrgId` has a suffix of 1 to MAX_SUFFIX bytes (checked wherever one is made).
+        let n = s.len().min(MAX_SUFFIX);
+        let mut bytes = [0u8; 1 + MAX_SUFFIX];
+        bytes[0] = n as u8;
+        bytes[1..=n].copy_from_slice(&s[..n]);
+        IdKey { bytes, len: 1 + n }
+    }
+
+    /// A copy of a key read from a table; one too long to be an id key is corrupt.
+    pub(crate) fn stored(key: &[u8]) -> Result<IdKey> {
+        let mut bytes = [0u8; 1 + MAX_SUFFIX];
+        bytes
+            .get_mut(..key.len())
+            .ok_or_else(|| Error::corrupted(format!("malformed id key {key:02x?}")))?
+            .copy_from_slice(key);
+        Ok(IdKey {
+            bytes,
+            len: key.len(),
+        })
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::ops::Deref for IdKey {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+/// The id an id key stands for; anything malformed is corrupt.
+pub(crate) fn decode_id_key(key: &[u8]) -> Result<OrgId> {
+    let bad = || Error::corrupted(format!("malformed id key {key:02x?}"));
+    let (&len, suffix) = key.split_first().ok_or_else(bad)?;
+    if usize::from(len) != suffix.len() {
+        return Err(bad());
+    }
+    let text = std::str::from_utf8(suffix).map_err(|_| bad())?;
+    OrgId::from_suffix(text).map_err(|_| bad())
 }
 
 #[cfg(test)]

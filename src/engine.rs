@@ -9,8 +9,11 @@
 //! record and its index entries unless a key is taken, and say which", "a page of up to N rows
 //! beyond this cursor, with whether more lie on either side and the total".
 //!
-//! redb, the embedded default, lives in [`redb`]; every call into redb is there.
+//! redb, the embedded default, lives in [`redb`]; every call into redb is there. PostgreSQL,
+//! behind the `postgres` feature, lives in `postgres`; every call into its client is there.
 
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod redb;
 
 use crate::error::{Result, UniqueField};
@@ -73,11 +76,16 @@ pub(crate) trait Write: Read {
     /// Removes `org` (the stored record) and its index entries.
     fn remove(&self, org: &Organization) -> Result<()>;
 
-    /// The id the next assigned id must exceed, as this engine keeps it: the last one assigned
-    /// in the store (redb), or in this process (a shared server).
-    fn last_assigned(&self) -> Result<Option<ulid::Ulid>>;
+    /// The next id to assign: `draw` applied to the last id handed out, as this engine keeps
+    /// it — the last one assigned in the store (redb, read under its single writer), or the
+    /// last one this process handed out (a shared server, where instances interleave by time).
+    /// `None` when `draw` finds no id.
+    fn next_id(
+        &self,
+        draw: &dyn Fn(Option<ulid::Ulid>) -> Option<ulid::Ulid>,
+    ) -> Result<Option<ulid::Ulid>>;
 
-    /// Records `id` as assigned (it will be written with the transaction).
+    /// Records that `id` was written (ids drawn but never written need not be kept).
     fn assigned(&self, id: ulid::Ulid) -> Result<()>;
 
     /// Runs one operation so that, if it fails, the transaction is as it was before it (and
@@ -90,16 +98,24 @@ pub(crate) trait Write: Read {
 /// An open store: the engine behind an [`OrgStore`](crate::OrgStore).
 pub(crate) enum Store {
     Redb(redb::Engine),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::Engine),
 }
 
 /// A read transaction of one of the engines.
 pub(crate) enum ReadTxn {
     Redb(::redb::ReadTransaction),
+    // Boxed: the redb variants are small, and a networked transaction costs far more than an
+    // allocation anyway.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<postgres::PgRead>),
 }
 
 /// A write transaction of one of the engines.
 pub(crate) enum WriteTxn {
     Redb(redb::Writer),
+    #[cfg(feature = "postgres")]
+    Postgres(Box<postgres::PgWrite>),
 }
 
 impl Store {
@@ -107,39 +123,90 @@ impl Store {
     pub(crate) fn key(&self) -> crate::permit::StoreKey {
         match self {
             Store::Redb(e) => e.key(),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(e) => e.key(),
         }
     }
 
+    /// Whether writers of other transactions (other connections, processes or hosts) may
+    /// conflict with this store's writes, so that a one-shot write may be asked to run again.
+    pub(crate) fn has_concurrent_writers(&self) -> bool {
+        match self {
+            // One writer at a time: a write never conflicts.
+            Store::Redb(_) => false,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(_) => true,
+        }
+    }
+
+    /// A read transaction: one snapshot for all of its reads.
     pub(crate) fn begin_read(&self) -> Result<ReadTxn> {
         match self {
             Store::Redb(e) => e.begin_read().map(ReadTxn::Redb),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(e) => Ok(ReadTxn::Postgres(Box::new(e.begin_read()?))),
         }
     }
 
-    /// A write transaction; `durable` commits are on disk when they return.
+    /// A reader for a one-shot read, which takes a single step (one snapshot by itself).
+    pub(crate) fn read_once(&self) -> Result<ReadTxn> {
+        match self {
+            Store::Redb(e) => e.begin_read().map(ReadTxn::Redb),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(e) => Ok(ReadTxn::Postgres(Box::new(e.read_once()?))),
+        }
+    }
+
+    /// A write transaction; `durable` commits are on disk when they return (a networked
+    /// engine sets durability per session instead).
     pub(crate) fn begin_write(&self, durable: bool) -> Result<WriteTxn> {
         match self {
             Store::Redb(e) => e.begin_write(durable).map(WriteTxn::Redb),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(e) => Ok(WriteTxn::Postgres(Box::new(e.begin_write()?))),
+        }
+    }
+
+    /// The transaction of one one-shot write.
+    pub(crate) fn write_once(&self, durable: bool) -> Result<WriteTxn> {
+        match self {
+            Store::Redb(e) => e.begin_write(durable).map(WriteTxn::Redb),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(e) => Ok(WriteTxn::Postgres(Box::new(e.write_once()?))),
         }
     }
 
     pub(crate) fn check_integrity(&mut self) -> Result<bool> {
         match self {
             Store::Redb(e) => e.check_integrity(),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(_) => Err(redb_only("check_integrity")),
         }
     }
 
     pub(crate) fn compact(&mut self) -> Result<bool> {
         match self {
             Store::Redb(e) => e.compact(),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(_) => Err(redb_only("compact")),
         }
     }
 
     pub(crate) fn backup_to(&self, dest: &std::path::Path) -> Result<u64> {
         match self {
             Store::Redb(e) => e.backup_to(dest),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(_) => Err(redb_only("backup_to")),
         }
     }
+}
+
+/// The error of a setting or call that only the embedded engine has.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) fn redb_only(what: &str) -> crate::error::Error {
+    crate::error::Error::precondition(format!(
+        "{what} belongs to the embedded (redb) engine; a PostgreSQL store has its server's own"
+    ))
 }
 
 impl WriteTxn {
@@ -147,6 +214,8 @@ impl WriteTxn {
     pub(crate) fn commit(self) -> Result<()> {
         match self {
             WriteTxn::Redb(w) => w.commit(),
+            #[cfg(feature = "postgres")]
+            WriteTxn::Postgres(w) => w.commit(),
         }
     }
 
@@ -154,6 +223,8 @@ impl WriteTxn {
     pub(crate) fn abort(self) -> Result<()> {
         match self {
             WriteTxn::Redb(w) => w.abort(),
+            #[cfg(feature = "postgres")]
+            WriteTxn::Postgres(w) => w.abort(),
         }
     }
 }
@@ -163,6 +234,11 @@ macro_rules! with_read {
     ($txn:expr, $t:ident => $body:expr) => {
         match $txn {
             $crate::engine::ReadTxn::Redb($t) => $body,
+            #[cfg(feature = "postgres")]
+            $crate::engine::ReadTxn::Postgres(boxed) => {
+                let $t = &**boxed;
+                $body
+            }
         }
     };
 }
@@ -172,6 +248,11 @@ macro_rules! with_write {
     ($txn:expr, $t:ident => $body:expr) => {
         match $txn {
             $crate::engine::WriteTxn::Redb(writer) => writer.with(|$t| $body),
+            #[cfg(feature = "postgres")]
+            $crate::engine::WriteTxn::Postgres(boxed) => {
+                let $t = &**boxed;
+                $body
+            }
         }
     };
 }

@@ -89,6 +89,19 @@ pub enum Error {
         /// What conflicted.
         message: String,
     },
+    /// A write was sent but whether it took effect is not known: the connection to a shared
+    /// store was lost while it committed, or the commit was cut short (its deadline passed while
+    /// it waited for replication; it may be committed on the primary but not on a standby).
+    /// Never reported for a write that is known to have failed or succeeded. Read back `id` (the
+    /// organization the write was about, when known) to learn the outcome; retrying a create
+    /// blindly could make a second organization.
+    #[error("outcome unknown: {message}")]
+    OutcomeUnknown {
+        /// The organization the write was about, when known (for a create, its assigned id).
+        id: Option<OrgId>,
+        /// What happened.
+        message: String,
+    },
     /// Stored bytes failed verification or could not be decoded.
     #[error("corrupted data: {detail}")]
     Corrupted {
@@ -125,6 +138,7 @@ impl Error {
                 ErrorCode::FailedPrecondition
             }
             Error::Aborted { .. } => ErrorCode::Aborted,
+            Error::OutcomeUnknown { .. } => ErrorCode::OutcomeUnknown,
             Error::Corrupted { .. } => ErrorCode::DataLoss,
             Error::Storage(_) => ErrorCode::Internal,
         }
@@ -211,6 +225,9 @@ pub enum ErrorCode {
     Aborted,
     /// `INTERNAL`: HTTP 500, gRPC 13.
     Internal,
+    /// `OUTCOME_UNKNOWN`: HTTP 500, gRPC 2 (`UNKNOWN`). Not `UNAVAILABLE`, which clients retry
+    /// blindly: the write may have taken effect.
+    OutcomeUnknown,
     /// `DATA_LOSS`: HTTP 500, gRPC 15.
     DataLoss,
 }
@@ -231,6 +248,7 @@ impl ErrorCode {
             ErrorCode::FailedPrecondition => "FAILED_PRECONDITION",
             ErrorCode::Aborted => "ABORTED",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::OutcomeUnknown => "OUTCOME_UNKNOWN",
             ErrorCode::DataLoss => "DATA_LOSS",
         }
     }
@@ -247,7 +265,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::AlreadyExists | ErrorCode::Aborted => 409,
             ErrorCode::InvalidArgument | ErrorCode::FailedPrecondition => 400,
-            ErrorCode::Internal | ErrorCode::DataLoss => 500,
+            ErrorCode::Internal | ErrorCode::DataLoss | ErrorCode::OutcomeUnknown => 500,
         }
     }
 
@@ -260,6 +278,7 @@ impl ErrorCode {
     /// ```
     pub fn grpc_code(self) -> i32 {
         match self {
+            ErrorCode::OutcomeUnknown => 2,
             ErrorCode::InvalidArgument => 3,
             ErrorCode::NotFound => 5,
             ErrorCode::AlreadyExists => 6,

@@ -133,28 +133,54 @@ pub(crate) fn create(
     new: NewOrganization,
     cx: &WriteContext,
 ) -> Result<Organization> {
+    let mut org = prepare_create(w, new, cx)?;
+    insert_created(w, &mut org)?;
+    Ok(org)
+}
+
+/// The record a create writes: validated, with its id drawn and its timestamps set, so that a
+/// retried create writes exactly the same record.
+pub(crate) fn prepare_create(
+    w: &impl Write,
+    new: NewOrganization,
+    cx: &WriteContext,
+) -> Result<Organization> {
     new.validate()?;
-    let now_ms = u64::try_from(cx.now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    let mut last = w.last_assigned()?;
-    let first = next_ulid(last, now_ms).ok_or_else(exhausted)?;
-    let mut org = new.into_record(OrgId::from_ulid(first), cx.default_region, cx.now);
-    let mut ulid = first;
+    let now_ms = millis(cx.now);
+    let ulid = w
+        .next_id(&|last| next_ulid(last, now_ms))?
+        .ok_or_else(exhausted)?;
+    Ok(new.into_record(OrgId::from_ulid(ulid), cx.default_region, cx.now))
+}
+
+/// Writes a record made by [`prepare_create`]. Should a record already hold its id: if it is
+/// this very record (an earlier attempt of the same create did land), that is success; if it
+/// is another (an imported record with that id, vanishingly rare), a new id is drawn.
+pub(crate) fn insert_created(w: &impl Write, org: &mut Organization) -> Result<()> {
+    let now_ms = millis(org.create_time);
     w.atomically(|w| loop {
-        match w.insert(&org)? {
+        let ulid = ulid::Ulid::from_string(org.id.suffix()).ok();
+        match w.insert(org)? {
             None => {
-                w.assigned(ulid)?;
+                if let Some(ulid) = ulid {
+                    w.assigned(ulid)?;
+                }
                 return Ok(());
             }
-            // An imported record may already carry this id (vanishingly rare): draw again.
             Some(Conflict::Id) => {
-                last = Some(ulid);
-                ulid = next_ulid(last, now_ms).ok_or_else(exhausted)?;
-                org.id = OrgId::from_ulid(ulid);
+                if w.get(&org.id)?.as_ref() == Some(&*org) {
+                    return Ok(());
+                }
+                let next = next_ulid(ulid, now_ms).ok_or_else(exhausted)?;
+                org.id = OrgId::from_ulid(next);
             }
             Some(conflict) => return Err(already_exists(conflict, &org.id)),
         }
-    })?;
-    Ok(org)
+    })
+}
+
+fn millis(t: OffsetDateTime) -> u64 {
+    u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 fn exhausted() -> Error {

@@ -110,6 +110,21 @@ pub struct Builder {
     verify_on_open: bool,
     multi_process: bool,
     clock: Clock,
+    /// The redb-only settings given explicitly (refused by other engines).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    redb_settings: Vec<&'static str>,
+    #[cfg(feature = "postgres")]
+    postgres: PostgresSettings,
+}
+
+/// The PostgreSQL engine's settings (`postgres` feature).
+#[cfg(feature = "postgres")]
+#[derive(Clone, Debug)]
+struct PostgresSettings {
+    schema: String,
+    pool_size: usize,
+    pool_timeout: std::time::Duration,
+    commit_deadline: std::time::Duration,
 }
 
 impl Default for Builder {
@@ -121,6 +136,14 @@ impl Default for Builder {
             verify_on_open: true,
             multi_process: false,
             clock: Arc::new(OffsetDateTime::now_utc),
+            redb_settings: Vec::new(),
+            #[cfg(feature = "postgres")]
+            postgres: PostgresSettings {
+                schema: "orgstore".to_owned(),
+                pool_size: 8,
+                pool_timeout: std::time::Duration::from_secs(5),
+                commit_deadline: std::time::Duration::from_secs(10),
+            },
         }
     }
 }
@@ -179,6 +202,7 @@ impl Builder {
     /// ```
     pub fn cache_size(mut self, bytes: usize) -> Self {
         self.cache_size = bytes;
+        self.redb_settings.push("cache_size");
         self
     }
 
@@ -198,6 +222,7 @@ impl Builder {
     /// ```
     pub fn verify_on_open(mut self, verify: bool) -> Self {
         self.verify_on_open = verify;
+        self.redb_settings.push("verify_on_open");
         self
     }
 
@@ -223,6 +248,7 @@ impl Builder {
     /// ```
     pub fn multi_process(mut self, enabled: bool) -> Self {
         self.multi_process = enabled;
+        self.redb_settings.push("multi_process");
         self
     }
 
@@ -306,6 +332,128 @@ impl Builder {
         self.check()?;
         let engine = Engine::with_backend(backend, &self.options())?;
         Ok(self.finish(Store::Redb(engine)))
+    }
+
+    /// Connects to a PostgreSQL database (`postgres` feature): the same store, shared by every
+    /// instance of an application that connects to it. `url` is a libpq connection string —
+    /// `postgres://user:password@host:port/database?sslmode=require`, or `host=… port=… …`;
+    /// several hosts with `target_session_attrs=read-write` reach whichever is the primary.
+    /// The schema ([`postgres_schema`](Self::postgres_schema), default `orgstore`) is created
+    /// on first use, and its format version checked.
+    ///
+    /// `sslmode` is libpq's: `disable`, `prefer` (the default), `require` (encrypted, the
+    /// certificate not checked unless `sslrootcert=CA.pem` is given), `verify-ca`, `verify-full`.
+    ///
+    /// The redb settings ([`cache_size`](Self::cache_size),
+    /// [`verify_on_open`](Self::verify_on_open), [`multi_process`](Self::multi_process)) do not
+    /// apply and are refused; so are `compact`, `check_integrity` and `backup_to` on the store
+    /// (the server has its own maintenance and backups).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::FailedPrecondition`] for a bad connection string or schema name, or a redb
+    /// setting; [`Error::UnsupportedFormat`] for a schema of a newer OrgStore;
+    /// [`Error::Storage`] when the server cannot be reached.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let store = orgstore::OrgStore::builder()
+    ///     .pool_size(16)
+    ///     .postgres("postgres://app@db1,db2/tenants?target_session_attrs=read-write&sslmode=verify-full")?;
+    /// store.create(orgstore::NewOrganization::new("Acme"))?;
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    #[cfg(feature = "postgres")]
+    pub fn postgres(self, url: impl AsRef<str>) -> Result<OrgStore> {
+        if let Some(setting) = self.redb_settings.first() {
+            return Err(crate::engine::redb_only(setting));
+        }
+        let options = crate::engine::postgres::Options {
+            url: url.as_ref().to_owned(),
+            schema: self.postgres.schema.clone(),
+            pool_size: self.postgres.pool_size,
+            checkout_timeout: self.postgres.pool_timeout,
+            commit_deadline: self.postgres.commit_deadline,
+            durable: self.durability == Durability::Immediate,
+        };
+        let engine = crate::engine::postgres::Engine::connect(&options)?;
+        Ok(self.finish(Store::Postgres(engine)))
+    }
+
+    /// The PostgreSQL schema (namespace) holding the store's tables (default `orgstore`):
+    /// lower-case letters, digits and `_`. Several stores can share a database in different
+    /// schemas (`postgres` feature).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let store = orgstore::OrgStore::builder()
+    ///     .postgres_schema("tenants_staging")
+    ///     .postgres("postgres://app@localhost/app")?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    #[cfg(feature = "postgres")]
+    pub fn postgres_schema(mut self, schema: impl Into<String>) -> Self {
+        self.postgres.schema = schema.into();
+        self
+    }
+
+    /// How many connections to the PostgreSQL server the store keeps at most (default 8). A
+    /// transaction holds one from `begin_*` to its end; a one-shot call holds one for its
+    /// duration (`postgres` feature).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let store = orgstore::OrgStore::builder().pool_size(32).postgres("postgres://app@localhost/app")?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    #[cfg(feature = "postgres")]
+    pub fn pool_size(mut self, connections: usize) -> Self {
+        self.postgres.pool_size = connections.max(1);
+        self
+    }
+
+    /// How long a call waits for a free connection before it fails with
+    /// [`Error::FailedPrecondition`] (default 5 s): a thread that holds every connection and
+    /// asks for one more gets an error, never a hang (`postgres` feature).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let store = orgstore::OrgStore::builder()
+    ///     .pool_timeout(std::time::Duration::from_millis(500))
+    ///     .postgres("postgres://app@localhost/app")?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    #[cfg(feature = "postgres")]
+    pub fn pool_timeout(mut self, wait: std::time::Duration) -> Self {
+        self.postgres.pool_timeout = wait;
+        self
+    }
+
+    /// The longest a commit may take (default 10 s). PostgreSQL does not bound a commit's wait
+    /// for a synchronous standby (`statement_timeout` does not apply to it); past this, the
+    /// commit is cancelled and reported as [`Error::OutcomeUnknown`] — it may be committed on
+    /// the primary without being replicated (`postgres` feature).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let store = orgstore::OrgStore::builder()
+    ///     .commit_deadline(std::time::Duration::from_secs(2))
+    ///     .postgres("postgres://app@localhost/app")?;
+    /// # drop(store);
+    /// # Ok::<(), orgstore::Error>(())
+    /// ```
+    #[cfg(feature = "postgres")]
+    pub fn commit_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.postgres.commit_deadline = deadline;
+        self
     }
 
     fn check(&self) -> Result<()> {
@@ -489,17 +637,53 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn begin_write(&self) -> Result<WriteTransaction> {
+        self.write_transaction(false)
+    }
+
+    /// A write transaction, explicit or for one one-shot call (which an engine may run
+    /// differently: PostgreSQL autocommits a lone write).
+    fn write_transaction(&self, one_shot: bool) -> Result<WriteTransaction> {
         let key = self.shared.engine.key();
         permit::check(key)?;
-        let txn = self
-            .shared
-            .engine
-            .begin_write(self.shared.durability == Durability::Immediate)?;
+        let durable = self.shared.durability == Durability::Immediate;
+        let txn = if one_shot {
+            self.shared.engine.write_once(durable)?
+        } else {
+            self.shared.engine.begin_write(durable)?
+        };
         Ok(WriteTransaction::new(
             txn,
             Arc::clone(&self.shared),
             Permit::take(key),
         ))
+    }
+
+    /// Runs a one-shot write in its own transaction. A store shared by several writers may
+    /// refuse it for a conflict with a concurrent transaction ([`Error::Aborted`], nothing
+    /// written): it is run again, a bounded number of times. (The closure of
+    /// [`transaction`](Self::transaction), in contrast, is never run twice.)
+    fn one_shot<T>(&self, mut op: impl FnMut(&mut WriteTransaction) -> Result<T>) -> Result<T> {
+        const ATTEMPTS: u32 = 8;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.write_transaction(true).and_then(|mut txn| {
+                let value = op(&mut txn)?;
+                txn.commit()?;
+                Ok(value)
+            });
+            match result {
+                Err(Error::Aborted { .. }) if attempt < ATTEMPTS => {
+                    // Back off a little, more each time, with a random part so that racing
+                    // writers spread out.
+                    let jitter = u64::from(ulid::Ulid::new().random() as u8);
+                    std::thread::sleep(std::time::Duration::from_micros(
+                        (200 << attempt.min(6)) + jitter * 4,
+                    ));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Runs `f` in a write transaction: commits if it returns `Ok`, rolls everything back if
@@ -553,7 +737,26 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn create(&self, new: NewOrganization) -> Result<Organization> {
-        self.transaction(|t| t.create(new))
+        // The record (id and timestamps) is fixed by the first attempt; a retry writes the same.
+        let mut new = Some(new);
+        let mut record: Option<Organization> = None;
+        let retries = self.shared.engine.has_concurrent_writers();
+        self.one_shot(|t| {
+            if let Some(new) = new.take() {
+                record = Some(t.prepare_create(new)?);
+            }
+            let org = record
+                .as_mut()
+                .ok_or_else(|| Error::precondition("the create was refused before"))?;
+            t.insert_created(org)?;
+            Ok(if retries {
+                org.clone()
+            } else {
+                record
+                    .take()
+                    .unwrap_or_else(|| unreachable!("the record was just written"))
+            })
+        })
     }
 
     /// Updates an organization in its own transaction; see [`WriteTransaction::update`].
@@ -573,7 +776,9 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn update(&self, id: impl AsRef<str>, update: OrganizationUpdate) -> Result<Organization> {
-        self.transaction(|t| t.update(id, update))
+        let id = id.as_ref();
+        let mut update = Reusable::new(update, self.shared.engine.has_concurrent_writers());
+        self.one_shot(|t| t.update(id, update.take()?))
     }
 
     /// Updates the organization holding `external_id`, in its own transaction.
@@ -597,7 +802,8 @@ impl OrgStore {
         external_id: &str,
         update: OrganizationUpdate,
     ) -> Result<Organization> {
-        self.transaction(|t| t.update_by_external_id(external_id, update))
+        let mut update = Reusable::new(update, self.shared.engine.has_concurrent_writers());
+        self.one_shot(|t| t.update_by_external_id(external_id, update.take()?))
     }
 
     /// Deletes an organization in its own transaction; returns what was removed.
@@ -616,7 +822,8 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn delete(&self, id: impl AsRef<str>) -> Result<Organization> {
-        self.transaction(|t| t.delete(id))
+        let id = id.as_ref();
+        self.one_shot(|t| t.delete(id))
     }
 
     /// Deletes the organization holding `external_id`, in its own transaction.
@@ -636,7 +843,7 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn delete_by_external_id(&self, external_id: &str) -> Result<Organization> {
-        self.transaction(|t| t.delete_by_external_id(external_id))
+        self.one_shot(|t| t.delete_by_external_id(external_id))
     }
 
     /// Inserts or replaces a complete record, in its own transaction.
@@ -656,7 +863,9 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn import(&self, organization: Organization) -> Result<Organization> {
-        self.transaction(|t| t.import(organization))
+        let mut organization =
+            Reusable::new(organization, self.shared.engine.has_concurrent_writers());
+        self.one_shot(|t| t.import(organization.take()?))
     }
 
     /// The organization with this id, or `None`; see [`Readable::get`].
@@ -674,7 +883,7 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn get(&self, id: impl AsRef<str>) -> Result<Option<Organization>> {
-        self.begin_read()?.get(id)
+        self.read_once()?.get(id)
     }
 
     /// The organization holding this external id, or `None`; see
@@ -692,7 +901,7 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn get_by_external_id(&self, external_id: &str) -> Result<Option<Organization>> {
-        self.begin_read()?.get_by_external_id(external_id)
+        self.read_once()?.get_by_external_id(external_id)
     }
 
     /// The organization holding this slug, or `None`; see [`Readable::get_by_slug`].
@@ -709,7 +918,7 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn get_by_slug(&self, slug: &str) -> Result<Option<Organization>> {
-        self.begin_read()?.get_by_slug(slug)
+        self.read_once()?.get_by_slug(slug)
     }
 
     /// One page of a listing, read from one snapshot; see [`Readable::list`].
@@ -727,7 +936,12 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn list(&self, request: &ListRequest) -> Result<Page> {
-        self.begin_read()?.list(request)
+        self.read_once()?.list(request)
+    }
+
+    /// A reader for a one-shot read (a single step, so one snapshot by itself).
+    fn read_once(&self) -> Result<ReadTransaction> {
+        Ok(ReadTransaction::new(self.shared.engine.read_once()?))
     }
 
     /// Every page of a listing, from the request's page token on; see [`Pages`].
@@ -763,7 +977,7 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn count(&self, region: Option<Region>) -> Result<u64> {
-        self.begin_read()?.count(region)
+        self.read_once()?.count(region)
     }
 
     /// Walks the whole store on one snapshot and checks that records and indexes agree: every
@@ -861,5 +1075,28 @@ impl OrgStore {
         Arc::get_mut(&mut self.shared).ok_or_else(|| {
             Error::precondition("other handles or transactions of this store are open")
         })
+    }
+}
+
+/// An input a one-shot call consumes, kept for a retry where the engine may ask for one.
+struct Reusable<T> {
+    first: Option<T>,
+    copy: Option<T>,
+}
+
+impl<T: Clone> Reusable<T> {
+    fn new(value: T, keep_a_copy: bool) -> Self {
+        Reusable {
+            copy: keep_a_copy.then(|| value.clone()),
+            first: Some(value),
+        }
+    }
+
+    /// The input, the first time; a copy of it for every retry.
+    fn take(&mut self) -> Result<T> {
+        self.first
+            .take()
+            .or_else(|| self.copy.clone())
+            .ok_or_else(|| Error::precondition("the call cannot be retried"))
     }
 }

@@ -287,6 +287,19 @@ impl WriteTransaction {
         with_write!(self.txn()?, w => ops::create(w, new, &cx))
     }
 
+    /// The record a create would write (validated, with its id and timestamps), written by
+    /// [`insert_created`](Self::insert_created): a retried one-shot create writes the same.
+    pub(crate) fn prepare_create(&mut self, new: NewOrganization) -> Result<Organization> {
+        let cx = self.context();
+        with_write!(self.txn()?, w => ops::prepare_create(w, new, &cx))
+    }
+
+    /// Writes a record made by [`prepare_create`](Self::prepare_create) (its id is redrawn in
+    /// the rare case another record holds it); returns it as stored.
+    pub(crate) fn insert_created(&mut self, org: &mut Organization) -> Result<()> {
+        with_write!(self.txn()?, w => ops::insert_created(w, org))
+    }
+
     /// Applies a partial update to the organization with this id and returns the result.
     ///
     /// An update that changes nothing writes nothing and leaves `update_time` alone.

@@ -18,6 +18,9 @@ use orgstore::{
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
+
+#[path = "common/mod.rs"]
+mod common;
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestRunner};
 
 /// Operations run across all sequences (for the summary line).
@@ -147,7 +150,7 @@ type Model = BTreeMap<OrgId, Organization>;
 
 struct Harness {
     _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
+    at: Location,
     store: Option<OrgStore>,
     txn: Option<WriteTransaction>,
     committed: Model,
@@ -157,11 +160,14 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("model.redb");
-        let store = open(&path);
+        let at = match common::postgres_url() {
+            None => Location::File(dir.path().join("model.redb")),
+            Some(url) => Location::Postgres(url, common::fresh_schema()),
+        };
+        let store = open(&at);
         Harness {
             _dir: dir,
-            path,
+            at,
             store: Some(store),
             txn: None,
             committed: Model::new(),
@@ -531,7 +537,7 @@ impl Harness {
             Op::Reopen => {
                 if self.txn.is_none() {
                     self.store = None;
-                    self.store = Some(open(&self.path));
+                    self.store = Some(open(&self.at));
                 }
             }
         }
@@ -567,12 +573,19 @@ impl Harness {
     }
 }
 
-fn open(path: &std::path::Path) -> OrgStore {
-    OrgStore::builder()
-        .durability(Durability::None)
-        .verify_on_open(false)
-        .open(path)
-        .expect("open")
+/// Where the store under test lives: a redb file, or a schema of the PostgreSQL database given
+/// by `ORGSTORE_TEST_POSTGRES` (the same operations, against the same model).
+enum Location {
+    File(std::path::PathBuf),
+    Postgres(String, String),
+}
+
+fn open(at: &Location) -> OrgStore {
+    let builder = OrgStore::builder().durability(Durability::None);
+    match at {
+        Location::File(path) => builder.verify_on_open(false).open(path).expect("open"),
+        Location::Postgres(url, schema) => common::on_schema(builder, url, schema),
+    }
 }
 
 /// Object-safe reads over either transaction kind.

@@ -352,3 +352,35 @@ pub fn check_invariants(store: &OrgStore) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The PostgreSQL server a suite runs against, if any: `ORGSTORE_TEST_POSTGRES` holds a
+/// connection URL (and the suite is built with the `postgres` feature). Otherwise, redb.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("ORGSTORE_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A schema name no other test of this run uses.
+pub fn fresh_schema() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("t{stamp}_{}_{n}", std::process::id())
+}
+
+/// The store in `schema` of the PostgreSQL database at `url`.
+#[cfg(feature = "postgres")]
+pub fn on_schema(builder: orgstore::Builder, url: &str, schema: &str) -> OrgStore {
+    builder
+        .postgres_schema(schema)
+        .postgres(url)
+        .expect("PostgreSQL store")
+}
+
+#[cfg(not(feature = "postgres"))]
+pub fn on_schema(_builder: orgstore::Builder, _url: &str, _schema: &str) -> OrgStore {
+    panic!("ORGSTORE_TEST_POSTGRES is set: build the tests with --features postgres")
+}

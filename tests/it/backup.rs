@@ -11,6 +11,11 @@ use crate::support::{all, create, expect_code, temp_path};
 /// a writer commits is a complete store holding exactly a prefix of the writer's commits.
 #[test]
 fn regression_a_backup_under_concurrent_writes_is_a_consistent_store() {
+    if crate::support::redb_only(
+        "regression_a_backup_under_concurrent_writes_is_a_consistent_store",
+    ) {
+        return;
+    }
     let (dir, path) = temp_path();
     let s = OrgStore::open(&path).expect("open");
     s.transaction(|t| {
@@ -93,6 +98,9 @@ fn regression_a_backup_under_concurrent_writes_is_a_consistent_store() {
 
 #[test]
 fn a_backup_never_replaces_an_existing_file() {
+    if crate::support::redb_only("a_backup_never_replaces_an_existing_file") {
+        return;
+    }
     let (dir, path) = temp_path();
     let s = OrgStore::open(&path).expect("open");
     create(&s, NewOrganization::new("a"));

@@ -10,6 +10,9 @@ use crate::support::{all, create, expect_code, temp_path};
 
 #[test]
 fn data_survives_close_and_reopen() {
+    if crate::support::redb_only("data_survives_close_and_reopen") {
+        return;
+    }
     let (_dir, path) = temp_path();
     let written = {
         let s = OrgStore::open(&path).expect("open");
@@ -35,6 +38,9 @@ fn data_survives_close_and_reopen() {
 
 #[test]
 fn a_second_open_of_a_locked_file_is_refused() {
+    if crate::support::redb_only("a_second_open_of_a_locked_file_is_refused") {
+        return;
+    }
     let (_dir, path) = temp_path();
     let _s = OrgStore::open(&path).expect("open");
     expect_code(OrgStore::open(&path), ErrorCode::FailedPrecondition);
@@ -79,6 +85,9 @@ const FIXTURE: &str = "tests/fixtures/format-v1.redb";
 /// Only ever done when a new format version is introduced; old fixtures stay.
 #[test]
 fn write_fixture() {
+    if crate::support::redb_only("write_fixture") {
+        return;
+    }
     if std::env::var_os("ORGSTORE_WRITE_FIXTURES").is_none() {
         return;
     }
@@ -92,6 +101,9 @@ fn write_fixture() {
 
 #[test]
 fn the_committed_format_v1_fixture_reads_back_exactly() {
+    if crate::support::redb_only("the_committed_format_v1_fixture_reads_back_exactly") {
+        return;
+    }
     let (_dir, path) = temp_path();
     std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE), &path).expect("copy");
     let s = OrgStore::open(&path).expect("open fixture");
@@ -121,6 +133,9 @@ fn set_format_version(path: &Path, version: u32) {
 
 #[test]
 fn a_file_of_a_newer_format_is_refused_clearly() {
+    if crate::support::redb_only("a_file_of_a_newer_format_is_refused_clearly") {
+        return;
+    }
     let (_dir, path) = temp_path();
     drop(OrgStore::open(&path).expect("create"));
     set_format_version(&path, 2);
@@ -140,6 +155,9 @@ fn a_file_of_a_newer_format_is_refused_clearly() {
 
 #[test]
 fn a_redb_file_of_another_application_is_refused() {
+    if crate::support::redb_only("a_redb_file_of_another_application_is_refused") {
+        return;
+    }
     let (_dir, path) = temp_path();
     {
         let db = redb::Database::create(&path).expect("raw create");
@@ -157,6 +175,9 @@ fn a_redb_file_of_another_application_is_refused() {
 
 #[test]
 fn a_file_that_is_not_a_database_is_an_error_not_a_panic() {
+    if crate::support::redb_only("a_file_that_is_not_a_database_is_an_error_not_a_panic") {
+        return;
+    }
     let (_dir, path) = temp_path();
     std::fs::write(&path, b"this is not a redb file, just text".repeat(200)).expect("write");
     let result = catch_unwind(|| OrgStore::open(&path));
@@ -167,6 +188,10 @@ fn a_file_that_is_not_a_database_is_an_error_not_a_panic() {
 /// back exactly the original data. Never a panic.
 #[test]
 fn damaged_files_give_corruption_errors_never_panics_or_wrong_data() {
+    if crate::support::redb_only("damaged_files_give_corruption_errors_never_panics_or_wrong_data")
+    {
+        return;
+    }
     let mut rng = crate::support::rng("damaged files");
     let (dir, path) = temp_path();
     let original = {
@@ -228,6 +253,9 @@ fn damaged_files_give_corruption_errors_never_panics_or_wrong_data() {
 /// holds no data and now starts afresh; anything else without redb's header stays refused.
 #[test]
 fn regression_a_store_whose_creation_failed_midway_opens_again() {
+    if crate::support::redb_only("regression_a_store_whose_creation_failed_midway_opens_again") {
+        return;
+    }
     let (_dir, path) = temp_path();
     // What redb leaves after a failed creation: the header page without its magic number,
     // zeros everywhere else.
@@ -260,6 +288,11 @@ fn regression_a_store_whose_creation_failed_midway_opens_again() {
 /// end, which surfaced as an opaque storage failure instead of a corruption error.
 #[test]
 fn regression_a_file_truncated_inside_its_header_is_a_corruption_error() {
+    if crate::support::redb_only(
+        "regression_a_file_truncated_inside_its_header_is_a_corruption_error",
+    ) {
+        return;
+    }
     let (_dir, path) = temp_path();
     {
         let s = OrgStore::open(&path).expect("open");
@@ -277,6 +310,11 @@ fn regression_a_file_truncated_inside_its_header_is_a_corruption_error() {
 /// storage error (INTERNAL) instead of the failed precondition their docs promise.
 #[test]
 fn regression_maintenance_with_a_live_reader_is_a_failed_precondition() {
+    if crate::support::redb_only(
+        "regression_maintenance_with_a_live_reader_is_a_failed_precondition",
+    ) {
+        return;
+    }
     let (_dir, path) = temp_path();
     let mut s = OrgStore::open(&path).expect("open");
     create(&s, NewOrganization::new("a"));

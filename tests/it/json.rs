@@ -8,10 +8,8 @@ use crate::support::create;
 
 #[test]
 fn json_matches_the_wire_form() {
-    let s = OrgStore::builder()
-        .clock(|| datetime!(2025-02-15 06:23:44.56 UTC))
-        .in_memory()
-        .expect("store");
+    let s =
+        crate::support::open(OrgStore::builder().clock(|| datetime!(2025-02-15 06:23:44.56 UTC)));
     let org = create(
         &s,
         NewOrganization::new("Megasoft")
@@ -47,7 +45,7 @@ fn json_matches_the_wire_form() {
 
 #[test]
 fn empty_and_absent_fields() {
-    let s = OrgStore::in_memory().expect("store");
+    let s = crate::support::store();
     let org = create(&s, NewOrganization::new("A"));
     let value = serde_json::to_value(&org).expect("json");
     let keys: Vec<&str> = value
@@ -103,7 +101,7 @@ fn scalekit_documents_parse_including_other_offsets_and_precisions() {
 
 #[test]
 fn a_page_serializes_like_the_list_response() {
-    let s = OrgStore::in_memory().expect("store");
+    let s = crate::support::store();
     create(&s, NewOrganization::new("A"));
     let page = s.list(&orgstore::ListRequest::new()).expect("list");
     let value = serde_json::to_value(&page).expect("json");
@@ -143,7 +141,7 @@ fn regression_a_time_beyond_year_9999_in_utc_is_an_error_not_a_panic() {
         serde_json::to_string(&org).is_err(),
         "an error, not a panic"
     );
-    let s = OrgStore::in_memory().expect("store");
+    let s = crate::support::store();
     let e = s.import(org).unwrap_err();
     assert_eq!(e.violations()[0].field(), "update_time", "{e}");
     assert_eq!(e.violations()[0].constraint(), "timestamp.range");
@@ -201,7 +199,7 @@ fn regression_scalekit_json_with_nulls_and_omitted_values_deserializes() {
 
 #[test]
 fn a_page_reads_back_from_its_json() {
-    let s = OrgStore::in_memory().expect("store");
+    let s = crate::support::store();
     for i in 0..3 {
         create(
             &s,

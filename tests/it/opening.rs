@@ -39,6 +39,10 @@ fn open_and_create(path: &std::path::Path, multi_process: bool, name: &str) -> u
 /// and the loser gets a clean error.
 #[test]
 fn regression_two_threads_opening_a_new_path_never_break_the_store() {
+    if crate::support::redb_only("regression_two_threads_opening_a_new_path_never_break_the_store")
+    {
+        return;
+    }
     let rounds = size("ORGSTORE_OPEN_RACE_ROUNDS", 200);
     let mut refused = 0;
     for round in 0..rounds {
@@ -72,6 +76,9 @@ fn regression_two_threads_opening_a_new_path_never_break_the_store() {
 /// The same race in multi-process mode: both openers get the same working store.
 #[test]
 fn two_threads_opening_a_new_path_in_multi_process_mode_share_it() {
+    if crate::support::redb_only("two_threads_opening_a_new_path_in_multi_process_mode_share_it") {
+        return;
+    }
     let rounds = size("ORGSTORE_OPEN_RACE_ROUNDS", 200) / 2;
     for round in 0..rounds {
         let (_dir, path) = temp_path();
@@ -111,7 +118,10 @@ fn open_race_child() {
             }
         }
         Err(e) if e.code() == ErrorCode::FailedPrecondition => println!("OPEN-RACE:REFUSED"),
-        Err(e) => println!("OPEN-RACE:ERROR open: {e}"),
+        Err(e) => println!(
+            "OPEN-RACE:ERROR open: {e} ({:?})",
+            std::error::Error::source(&e)
+        ),
     }
 }
 
@@ -153,6 +163,11 @@ fn race_children(path: &std::path::Path, n: usize, multi: bool) -> Vec<String> {
 
 #[test]
 fn regression_two_processes_opening_a_new_path_never_break_the_store() {
+    if crate::support::redb_only(
+        "regression_two_processes_opening_a_new_path_never_break_the_store",
+    ) {
+        return;
+    }
     let rounds = size("ORGSTORE_OPEN_RACE_PROCESS_ROUNDS", 200);
     let (mut created_total, mut refused_total) = (0, 0);
     for round in 0..rounds {
@@ -176,6 +191,10 @@ fn regression_two_processes_opening_a_new_path_never_break_the_store() {
 
 #[test]
 fn two_processes_opening_a_new_path_in_multi_process_mode_share_it() {
+    if crate::support::redb_only("two_processes_opening_a_new_path_in_multi_process_mode_share_it")
+    {
+        return;
+    }
     let rounds = size("ORGSTORE_OPEN_RACE_PROCESS_ROUNDS", 200) / 2;
     for round in 0..rounds {
         let (_dir, path) = temp_path();
@@ -195,6 +214,9 @@ fn two_processes_opening_a_new_path_in_multi_process_mode_share_it() {
 /// byte for byte as it was, in both modes.
 #[test]
 fn regression_a_zero_filled_store_is_corrupted_and_left_untouched() {
+    if crate::support::redb_only("regression_a_zero_filled_store_is_corrupted_and_left_untouched") {
+        return;
+    }
     let (_dir, path) = temp_path();
     {
         let s = OrgStore::open(&path).expect("open");
@@ -235,6 +257,9 @@ fn regression_a_zero_filled_store_is_corrupted_and_left_untouched() {
 /// modes restart it (under the file lock).
 #[test]
 fn regression_multi_process_mode_restarts_an_interrupted_creation() {
+    if crate::support::redb_only("regression_multi_process_mode_restarts_an_interrupted_creation") {
+        return;
+    }
     let (_dir, path) = temp_path();
     let mut half = vec![0u8; 73_728];
     half[9..320].iter_mut().for_each(|b| *b = 0xA5);
@@ -263,6 +288,11 @@ fn regression_multi_process_mode_restarts_an_interrupted_creation() {
 
 #[test]
 fn a_multi_process_open_of_a_file_held_exclusively_is_refused_without_changing_it() {
+    if crate::support::redb_only(
+        "a_multi_process_open_of_a_file_held_exclusively_is_refused_without_changing_it",
+    ) {
+        return;
+    }
     let (_dir, path) = temp_path();
     let s = OrgStore::open(&path).expect("open");
     create(&s, NewOrganization::new("a"));

@@ -11,10 +11,7 @@ fn default_region_is_us_unless_configured() {
         create(&s, NewOrganization::new("A")).region_code,
         Region::Us
     );
-    let eu = OrgStore::builder()
-        .default_region(Region::Eu)
-        .in_memory()
-        .expect("store");
+    let eu = crate::support::open(OrgStore::builder().default_region(Region::Eu));
     assert_eq!(
         create(&eu, NewOrganization::new("A")).region_code,
         Region::Eu

@@ -49,6 +49,11 @@ fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) 
 /// nothing is never refused.
 #[test]
 fn regression_a_second_handle_of_the_same_file_does_not_deadlock_its_thread() {
+    if crate::support::redb_only(
+        "regression_a_second_handle_of_the_same_file_does_not_deadlock_its_thread",
+    ) {
+        return;
+    }
     let (_dir, path) = temp_path();
     within(60, move || {
         let a = OrgStore::builder()
@@ -177,6 +182,9 @@ fn multi_process_child() {
 
 #[test]
 fn multi_process_mode_shares_commits_between_processes() {
+    if crate::support::redb_only("multi_process_mode_shares_commits_between_processes") {
+        return;
+    }
     let (_dir, path) = temp_path();
     let parent = OrgStore::builder()
         .multi_process(true)
@@ -226,6 +234,9 @@ fn multi_process_mode_shares_commits_between_processes() {
 
 #[test]
 fn without_multi_process_mode_a_second_process_is_refused() {
+    if crate::support::redb_only("without_multi_process_mode_a_second_process_is_refused") {
+        return;
+    }
     let (_dir, path) = temp_path();
     let _s = OrgStore::open(&path).expect("open");
     // Same process, second handle: the file lock refuses it just as it would another process.

@@ -4,8 +4,36 @@ use std::path::PathBuf;
 
 use orgstore::{Error, ErrorCode, NewOrganization, OrgStore, Organization, Readable};
 
+pub use crate::common::{fresh_schema, on_schema, postgres_url};
+
+/// Whether the suite runs against PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_url().is_some()
+}
+
+/// Skips a test that is about the embedded engine only (files, redb settings): it runs in the
+/// redb run of the suite. Returns whether to skip.
+#[must_use]
+pub fn redb_only(test: &str) -> bool {
+    if on_postgres() {
+        eprintln!("{test}: about the redb engine; skipped on PostgreSQL");
+        return true;
+    }
+    false
+}
+
+/// A new, empty store on the suite's engine, with default settings.
 pub fn store() -> OrgStore {
-    OrgStore::in_memory().expect("in-memory store")
+    open(OrgStore::builder())
+}
+
+/// A new, empty store on the suite's engine with the builder's settings: an in-memory redb
+/// store, or a schema of its own in the PostgreSQL database.
+pub fn open(builder: orgstore::Builder) -> OrgStore {
+    match postgres_url() {
+        None => builder.in_memory().expect("in-memory store"),
+        Some(url) => on_schema(builder, &url, &fresh_schema()),
+    }
 }
 
 /// A temp dir and a store file path inside it (the dir lives as long as the guard).

@@ -66,9 +66,15 @@ pub(crate) fn unfinished_creation(bytes: &impl Bytes) -> io::Result<bool> {
     if len == 0 || len > CREATION_LEN {
         return Ok(false);
     }
-    // At most 72 KiB: read it whole.
+    // At most 72 KiB: read it whole. A file that shrinks meanwhile is in use by another
+    // handle (multi-process mode checks under a shared lock, and redb trims a file it closes):
+    // not an unfinished creation.
     let mut all = vec![0u8; usize::try_from(len).unwrap_or(0)];
-    bytes.read_at(0, &mut all)?;
+    match bytes.read_at(0, &mut all) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(e),
+    }
     let magic = &all[..MAGIC_LEN.min(all.len())];
     let after_header = all.get(HEADER_LEN..).unwrap_or(&[]);
     Ok(magic.iter().all(|b| *b == 0) && after_header.iter().all(|b| *b == 0))
@@ -283,6 +289,26 @@ mod tests {
         drop(store);
         drop(crate::OrgStore::open(&path).expect("reopen"));
         assert_eq!(synced(dir.path()), 1, "reopening does not sync it again");
+    }
+
+    /// A file another multi-process handle trims while it is checked under the shared lock.
+    struct Shrinking;
+
+    impl Bytes for Shrinking {
+        fn size(&self) -> io::Result<u64> {
+            Ok(CREATION_LEN)
+        }
+        fn read_at(&self, _offset: u64, _out: &mut [u8]) -> io::Result<()> {
+            Err(io::ErrorKind::UnexpectedEof.into())
+        }
+    }
+
+    /// Found by the multi-process open race (two processes, thousands of rounds): a check that
+    /// met a file trimmed by another process's closing store failed the open as a storage
+    /// error. Such a file is in use, not an unfinished creation.
+    #[test]
+    fn regression_a_file_that_shrinks_while_checked_is_not_unfinished() {
+        assert!(!unfinished_creation(&Shrinking).expect("no error"));
     }
 
     #[test]

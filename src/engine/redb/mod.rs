@@ -1,5 +1,5 @@
 //! The redb engine: the embedded default, and the only module that names redb. It owns the
-//! schema ([`schema`]), key encoding ([`keys`]), the mapping of redb errors ([`error`]), the
+//! schema ([`schema`]), the mapping of redb errors ([`error`]), the
 //! reads ([`read`]) and writes ([`writer`]) behind the engine traits, opening files
 //! ([`file`]) and backups ([`backup`]).
 //!
@@ -9,7 +9,6 @@
 mod backup;
 pub(crate) mod error;
 mod file;
-mod keys;
 mod read;
 pub(crate) mod schema;
 mod writer;

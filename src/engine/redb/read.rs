@@ -6,9 +6,9 @@ use std::ops::Bound;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::error::StorageResultExt;
-use super::keys::{self, IdKey};
 use super::schema::{self, Tab, UNIQUE};
 use crate::codec;
+use crate::codec::{decode_id_key, IdKey};
 use crate::engine::Read;
 use crate::error::{Error, Result, UniqueField};
 use crate::id::{OrgId, Region};
@@ -126,13 +126,13 @@ pub(crate) fn find<T: Tables>(t: &T, field: UniqueField, v: &str) -> Result<Opti
                 None => continue,
             }
         };
-        let id = keys::decode(&key)?;
+        let id = decode_id_key(&key)?;
         return match load(t, region, id, &key)? {
             Some(org) if value(field, &org) == Some(v) => Ok(Some(org)),
             _ => Err(Error::corrupted(format!(
                 "index {} entry {v:?} points at {}, which does not hold it",
                 schema::index(field, region).name(),
-                keys::decode(&key)?
+                decode_id_key(&key)?
             ))),
         };
     }
@@ -173,7 +173,7 @@ fn take_rows<'a>(
             return Ok(true);
         }
         let (k, v) = item.storage()?;
-        rows.push(codec::decode(keys::decode(k.value())?, region, v.value())?);
+        rows.push(codec::decode(decode_id_key(k.value())?, region, v.value())?);
     }
     Ok(false)
 }
@@ -232,7 +232,7 @@ fn fetch_range<T: Tables>(
             let (region, it) = &mut iters[i];
             let Some(item) = it.next() else { break false };
             let (k, v) = item.storage()?;
-            let id = keys::decode(k.value())?;
+            let id = decode_id_key(k.value())?;
             rows.push(codec::decode(id, *region, v.value())?);
         }
     };
@@ -305,7 +305,7 @@ pub(crate) fn check_indexes<T: Tables>(t: &T) -> Result<u64> {
         let mut expected = [0u64; 2];
         for item in orgs.iter().storage()? {
             let (k, v) = item.storage()?;
-            let id = keys::decode(k.value())?;
+            let id = decode_id_key(k.value())?;
             let org = codec::decode(id.clone(), region, v.value())?;
             if !seen_ids.insert(id.clone()) {
                 return Err(Error::corrupted(format!(

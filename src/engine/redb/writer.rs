@@ -6,10 +6,10 @@ use std::cell::{Cell, Ref, RefCell, RefMut};
 use redb::ReadableTable;
 
 use super::error::StorageResultExt;
-use super::keys::IdKey;
 use super::read::{self, Tables};
 use super::schema::{self, Tab, META, META_LAST_ID, TABLES, UNIQUE};
 use crate::codec;
+use crate::codec::IdKey;
 use crate::engine::{Conflict, Write};
 use crate::error::{Error, Result, StorageError};
 use crate::model::Organization;
@@ -260,8 +260,12 @@ impl Write for W<'_, '_> {
         Ok(())
     }
 
-    fn last_assigned(&self) -> Result<Option<ulid::Ulid>> {
-        Ok(self.ids()?.last)
+    fn next_id(
+        &self,
+        draw: &dyn Fn(Option<ulid::Ulid>) -> Option<ulid::Ulid>,
+    ) -> Result<Option<ulid::Ulid>> {
+        // Recorded only once written (`assigned`): a refused create leaves no trace.
+        Ok(draw(self.ids()?.last))
     }
 
     fn assigned(&self, id: ulid::Ulid) -> Result<()> {
