@@ -21,9 +21,10 @@
 //!   imported count as unchanged.
 //! - `--dry-run` reads the whole file and checks every line as the import would, in
 //!   transactions that are aborted, reporting **every** bad line (not only the first); it
-//!   writes no organization and commits nothing (opening and closing a store file rewrites
-//!   the storage engine's own bookkeeping in it, as any command's open does). Without a store
-//!   file, it checks against an empty store and creates no file.
+//!   commits nothing, so the store's contents are unchanged (opening and closing a store
+//!   file lets the storage engine rewrite its own bookkeeping and resize the file, as any
+//!   command's open does). Without a store file, it checks against an empty store and
+//!   creates no file.
 //! - A progress bar is drawn on stderr only when stderr is a terminal. A summary is printed
 //!   on stderr at the end, in words, or as one JSON line with `--json`; on failure the last
 //!   line of stderr is the JSON error.
