@@ -199,8 +199,11 @@ impl From<orgstore::Error> for CliError {
         let mut message = err.to_string();
         let mut source = std::error::Error::source(&err);
         while let Some(inner) = source {
-            message.push_str(": ");
-            message.push_str(&inner.to_string());
+            let text = inner.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
             source = inner.source();
         }
         CliError {
@@ -233,6 +236,11 @@ pub fn finish(result: CliResult) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err),
     }
+}
+
+/// Prints one line on stderr; a closed stderr is ignored (the exit code still tells).
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Prints `value` as one line of compact JSON on stdout.

@@ -14,7 +14,7 @@ use clap::Args;
 use orgstore::{ErrorCode, ListRequest, Order, ReadTransaction, Readable as _, Region};
 use serde::Serialize;
 
-use super::common::{millis, progress, CliError, CliResult, RegionArg, StoreArgs};
+use super::common::{millis, note, progress, CliError, CliResult, RegionArg, StoreArgs};
 
 /// Organizations read per page of the snapshot.
 pub const PAGE_SIZE: u32 = 100;
@@ -82,15 +82,26 @@ pub fn write_all(
     if let Some(region) = region {
         request = request.region(region);
     }
-    let write_error = |e: std::io::Error| CliError::io("cannot write the export", &e);
     let mut written = 0u64;
+    let write_error = |e: &std::io::Error, written: u64| {
+        CliError::io(
+            format!("cannot write the export after {written} organizations"),
+            e,
+        )
+    };
+    let mut line = Vec::with_capacity(1024);
     loop {
         let page = snap.list(&request)?;
         for org in &page.organizations {
-            serde_json::to_writer(&mut *out, org).map_err(|e| {
-                CliError::new(ErrorCode::Internal, format!("cannot write {}: {e}", org.id))
+            line.clear();
+            serde_json::to_writer(&mut line, org).map_err(|e| {
+                CliError::new(
+                    ErrorCode::Internal,
+                    format!("cannot encode {}: {e}", org.id),
+                )
             })?;
-            out.write_all(b"\n").map_err(write_error)?;
+            line.push(b'\n');
+            out.write_all(&line).map_err(|e| write_error(&e, written))?;
             written += 1;
             progress(written);
         }
@@ -99,7 +110,7 @@ pub fn write_all(
         }
         request = request.page_token(page.next_page_token);
     }
-    out.flush().map_err(write_error)?;
+    out.flush().map_err(|e| write_error(&e, written))?;
     Ok(written)
 }
 
@@ -125,13 +136,13 @@ pub fn run(args: &ExportArgs) -> CliResult {
         elapsed_ms: millis(started.elapsed()),
     };
     if args.json {
-        eprintln!("{}", serde_json::to_string(&summary).unwrap_or_default());
+        note(&serde_json::to_string(&summary).unwrap_or_default());
     } else {
         let scope = region.map_or_else(|| "all regions".to_owned(), |r| format!("region {r}"));
-        eprintln!(
+        note(&format!(
             "exported {exported} organizations ({scope}) in {} ms",
             summary.elapsed_ms
-        );
+        ));
     }
     Ok(())
 }

@@ -19,6 +19,12 @@
 //!   code of the line's error (3 for an invalid line, 5 for a clash, 6 for a region
 //!   conflict). Running the same file again after fixing the line is safe: the lines already
 //!   imported count as unchanged.
+//! - An import that is interrupted (Ctrl-C, a kill, a crash) keeps the batches it committed;
+//!   the one in flight is not written. Each batch holds the store's write lock while it runs:
+//!   beside a `serve --multi-process`, the server's writes wait for it (choose `--batch`
+//!   accordingly).
+//! - An input that cannot be opened is `INVALID_ARGUMENT` (exit code 3); a read error part
+//!   way through is `INTERNAL` (11) and stops the import like a bad line.
 //! - `--dry-run` reads the whole file and checks every line as the import would, in
 //!   transactions that are aborted, reporting **every** bad line (not only the first); it
 //!   commits nothing, so the store's contents are unchanged (opening and closing a store
@@ -39,7 +45,7 @@ use indicatif::ProgressBar;
 use orgstore::{ErrorCode, OrgStore, Organization, Readable as _, WriteTransaction};
 use serde::Serialize;
 
-use super::common::{millis, progress, CliError, CliResult, StoreArgs, Violation};
+use super::common::{millis, note, progress, CliError, CliResult, StoreArgs, Violation};
 
 /// The longest line read, in bytes: far above the largest valid organization.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -344,7 +350,7 @@ impl Importer<'_> {
         } else {
             format!("{}: {}", err.code.as_str(), err.message)
         };
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.bar.suspend(|| note(&text));
     }
 
     /// Reads and imports every line; on a bad line, rolls its batch back and stops (a dry
@@ -524,10 +530,9 @@ pub fn run(args: &ImportArgs) -> CliResult {
     let mut summary = importer.summary.clone();
     summary.elapsed_ms = millis(started.elapsed());
     if args.json {
-        let text = serde_json::to_string(&summary).unwrap_or_default();
-        eprintln!("{text}");
+        note(&serde_json::to_string(&summary).unwrap_or_default());
     } else {
-        eprintln!("{}", summary.words());
+        note(&summary.words());
     }
     match (outcome, importer.first) {
         (Err(failure), _) => Err(failure.error),

@@ -268,3 +268,37 @@ fn dry_run_reports_every_bad_line_and_writes_nothing() {
     assert_eq!(out.code, 0, "{out:#?}");
     assert_eq!(s.open().count(None).unwrap(), 32);
 }
+
+#[test]
+fn an_export_whose_reader_goes_away_fails_with_internal() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+
+    let s = Store::new();
+    let lines: Vec<String> = (1..=2000).map(|n| record(n, "US")).collect();
+    let file = s.path("many.jsonl");
+    write_lines(&file, &lines);
+    assert_eq!(s.cli("import", &[file.to_str().unwrap()]).code, 0);
+
+    let mut child = Command::new(crate::support::BIN)
+        .args(["export", "--db", s.db()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("{\"id\":\"org_1\""), "{first}");
+    // The reader is dropped here: the rest of the export meets a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(11), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let err: Value = serde_json::from_str(stderr.trim_end().lines().last().unwrap()).unwrap();
+    assert_eq!(err["code"], "INTERNAL");
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot write the export"));
+}
