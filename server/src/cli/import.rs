@@ -10,7 +10,8 @@
 //!   unchanged and not written. Blank lines are skipped. A later line with the id of an
 //!   earlier one replaces it.
 //! - The input is read line by line (at most [`MAX_LINE_BYTES`] a line), never whole.
-//! - Lines are written in batches of `--batch` lines (default 1000), one transaction each.
+//! - Lines are written in batches of `--batch` good lines (default 1000), one transaction
+//!   each; a batch is the only part of the input held in memory.
 //! - **A bad line stops the import.** A bad line is one that is not UTF-8, not JSON, not an
 //!   organization, or a record the store refuses (a broken rule, an external id or slug held
 //!   by another organization, an id living in the other region). Its batch is rolled back
@@ -20,9 +21,10 @@
 //!   conflict). Running the same file again after fixing the line is safe: the lines already
 //!   imported count as unchanged.
 //! - An import that is interrupted (Ctrl-C, a kill, a crash) keeps the batches it committed;
-//!   the one in flight is not written. Each batch holds the store's write lock while it runs:
-//!   beside a `serve --multi-process`, the server's writes wait for it (choose `--batch`
-//!   accordingly).
+//!   the one in flight is not written. A batch is read and parsed first, then written in one
+//!   transaction, so the store's write lock is held only while a batch is written, never
+//!   while the input is slow to arrive; beside a `serve --multi-process`, the server's
+//!   writes wait for that (choose `--batch` accordingly).
 //! - An input that cannot be opened is `INVALID_ARGUMENT` (exit code 3); a read error part
 //!   way through is `INTERNAL` (11) and stops the import like a bad line.
 //! - `--dry-run` reads the whole file and checks every line as the import would, in
@@ -326,6 +328,12 @@ fn apply(txn: &mut WriteTransaction, org: Organization) -> Result<Outcome, CliEr
     }
 }
 
+/// One non-blank line, parsed (or not).
+struct Item {
+    number: u64,
+    parsed: Result<Organization, CliError>,
+}
+
 /// Where a failed import stopped.
 struct Failure {
     error: CliError,
@@ -353,48 +361,95 @@ impl Importer<'_> {
         self.bar.suspend(|| note(&text));
     }
 
-    /// Reads and imports every line; on a bad line, rolls its batch back and stops (a dry
-    /// run notes it and goes on).
+    /// Reads and imports every line, batch by batch; on a bad line, rolls its batch back
+    /// and stops (a dry run notes it and goes on).
     fn run(&mut self, reader: &mut LineReader<impl BufRead>) -> Result<(), Failure> {
         let mut buf = Vec::new();
-        let mut txn = Some(self.store.begin_write().map_err(fatal)?);
-        let mut pending = Pending::default();
         loop {
-            let line = match reader.next(&mut buf) {
+            let (items, more) = self.read_batch(reader, &mut buf)?;
+            if !items.is_empty() {
+                self.write_batch(items)?;
+            }
+            if !more {
+                break;
+            }
+        }
+        self.summary.complete = self.first.is_none();
+        Ok(())
+    }
+
+    /// Reads and parses lines until a batch of good ones is ready, the input ends, or (but in
+    /// a dry run) a line is bad. Nothing is locked meanwhile: the store's write lock is taken
+    /// only once the batch is in memory. Returns the lines and whether more may follow.
+    fn read_batch(
+        &mut self,
+        reader: &mut LineReader<impl BufRead>,
+        buf: &mut Vec<u8>,
+    ) -> Result<(Vec<Item>, bool), Failure> {
+        let mut items = Vec::new();
+        let mut good = 0;
+        while good < self.batch {
+            let line = match reader.next(buf) {
                 Ok(Some(line)) => line,
-                Ok(None) => break,
+                Ok(None) => return Ok((items, false)),
                 Err(e) => {
-                    let err = CliError::io(format!("reading line {}", reader.number + 1), &e);
+                    let mut err = CliError::io(format!("reading line {}", reader.number + 1), &e);
+                    err.line = Some(reader.number + 1);
+                    let pending = Pending {
+                        lines: good,
+                        first_line: items.first().map_or(0, |i: &Item| i.number),
+                        ..Pending::default()
+                    };
                     return Err(self.stop(err, pending));
                 }
             };
-            let number = reader.number;
-            self.summary.lines = number;
+            self.summary.lines = reader.number;
             self.bar.set_position(reader.bytes);
-            if matches!(line, Line::Bytes) && buf.iter().all(u8::is_ascii_whitespace) {
-                self.summary.blank += 1;
-                continue;
-            }
-            if pending.lines == 0 {
-                pending.first_line = number;
-            }
-            let outcome = match line {
+            let parsed = match line {
+                Line::Bytes if buf.iter().all(u8::is_ascii_whitespace) => {
+                    self.summary.blank += 1;
+                    continue;
+                }
+                Line::Bytes => parse_line(buf),
                 Line::TooLong => Err(CliError::new(
                     ErrorCode::InvalidArgument,
                     format!("longer than {MAX_LINE_BYTES} bytes"),
                 )),
-                Line::Bytes => match txn.as_mut() {
-                    Some(txn) => parse_line(&buf).and_then(|org| apply(txn, org)),
-                    None => Err(CliError::new(ErrorCode::Internal, "no transaction")),
-                },
             };
-            match outcome {
+            let bad = parsed.is_err();
+            items.push(Item {
+                number: reader.number,
+                parsed,
+            });
+            if bad && !self.dry_run {
+                // The lines before it are still checked against the store first: the error
+                // reported is the first bad line's.
+                return Ok((items, false));
+            }
+            if !bad {
+                good += 1;
+            }
+        }
+        Ok((items, true))
+    }
+
+    /// Imports one batch in one transaction: commits it, or rolls it back whole at its first
+    /// bad line (a dry run notes every bad line and rolls back anyway).
+    fn write_batch(&mut self, items: Vec<Item>) -> Result<(), Failure> {
+        let mut txn = self.store.begin_write().map_err(fatal)?;
+        let mut pending = Pending {
+            first_line: items.first().map_or(0, |i| i.number),
+            ..Pending::default()
+        };
+        for item in items {
+            match item.parsed.and_then(|org| apply(&mut txn, org)) {
                 Ok(outcome) => pending.add(outcome),
                 Err(err) => {
-                    let mut err = err.context(format!("line {number}"));
-                    err.line = Some(number);
+                    let mut err = err.context(format!("line {}", item.number));
+                    err.line = Some(item.number);
                     self.summary.failed += 1;
                     if !self.dry_run {
+                        drop(txn);
                         return Err(self.stop(err, pending));
                     }
                     self.report_line(&err);
@@ -402,24 +457,12 @@ impl Importer<'_> {
                     // A failed import writes nothing and leaves the transaction usable.
                 }
             }
-            if pending.lines >= self.batch {
-                self.end_batch(txn.take(), pending)?;
-                pending = Pending::default();
-                txn = Some(self.store.begin_write().map_err(fatal)?);
-            }
         }
-        self.end_batch(txn.take(), pending)?;
-        self.summary.complete = self.first.is_none();
-        Ok(())
+        self.end_batch(txn, pending)
     }
 
     /// Commits (or, in a dry run, aborts) the batch.
-    fn end_batch(
-        &mut self,
-        txn: Option<WriteTransaction>,
-        pending: Pending,
-    ) -> Result<(), Failure> {
-        let Some(txn) = txn else { return Ok(()) };
+    fn end_batch(&mut self, txn: WriteTransaction, pending: Pending) -> Result<(), Failure> {
         if self.dry_run {
             txn.abort().map_err(fatal)?;
             pending.commit_into(&mut self.summary);

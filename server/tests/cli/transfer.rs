@@ -302,3 +302,90 @@ fn an_export_whose_reader_goes_away_fails_with_internal() {
         .unwrap()
         .contains("cannot write the export"));
 }
+
+#[test]
+fn the_first_bad_line_is_reported_even_before_a_later_unparseable_one() {
+    let s = Store::new();
+    s.create(&["--display-name", "Holder", "--external-id", "taken"]);
+    let mut lines: Vec<String> = (1..=20).map(|n| record(n, "US")).collect();
+    lines[11] = lines[11].replace("ext-12", "taken"); // line 12: refused by the store
+    lines[16] = "{".to_owned(); // line 17: not JSON, in the same batch
+    let file = s.path("two.jsonl");
+    write_lines(&file, &lines);
+    let err = s
+        .cli("import", &["--batch", "10", file.to_str().unwrap()])
+        .error(5);
+    assert_eq!(err["line"], 12);
+    let ids: Vec<String> = s
+        .open()
+        .list(&orgstore::ListRequest::new().page_size(100))
+        .unwrap()
+        .organizations
+        .into_iter()
+        .map(|o| o.id.to_string())
+        .collect();
+    assert_eq!(ids.len(), 11, "the holder and lines 1–10: {ids:?}");
+}
+
+#[test]
+fn the_write_lock_is_not_held_while_the_input_is_slow() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let s = Store::new();
+    s.create(&["--display-name", "First"]);
+    let mut child = Command::new(crate::support::BIN)
+        .args([
+            "import",
+            "--db",
+            s.db(),
+            "--multi-process",
+            "--batch",
+            "1000",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for n in 1..=3 {
+        writeln!(stdin, "{}", record(n, "US")).unwrap();
+    }
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The import has read part of a batch and waits for more: other writers go on.
+    let mut create = Command::new(crate::support::BIN)
+        .args([
+            "create",
+            "--db",
+            s.db(),
+            "--multi-process",
+            "--display-name",
+            "Meanwhile",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut created = None;
+    while created.is_none() && Instant::now() < deadline {
+        created = create.try_wait().unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for n in 4..=6 {
+        writeln!(stdin, "{}", record(n, "US")).unwrap();
+    }
+    drop(stdin); // the import ends, so a create it blocked would end too
+    let out = child.wait_with_output().unwrap();
+    let create = create.wait().unwrap();
+    assert!(
+        created.is_some_and(|c| c.success()),
+        "the create waited for the import ({create:?})"
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(s.open().count(None).unwrap(), 8);
+}
