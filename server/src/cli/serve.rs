@@ -219,7 +219,9 @@ mod tests {
             "b",
         ])
         .expect("parse");
-        let crate::cli::Command::Serve(args) = cli.command;
+        let crate::cli::Command::Serve(args) = cli.command else {
+            panic!("not serve: {:?}", cli.command);
+        };
         let config = args.config();
         assert_eq!(config.token_ttl, Duration::from_secs(3600));
         assert_eq!(config.credentials.map(|c| c.client_id), Some("a".into()));
