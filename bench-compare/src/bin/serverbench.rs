@@ -945,6 +945,21 @@ fn main() {
         "load",
         format!("load average (1, 5, 15 min) {load_before} before the run, {load_after} after"),
     ));
+    let busy = load_before
+        .split_whitespace()
+        .next()
+        .and_then(|l| l.parse::<f64>().ok())
+        .filter(|&l| l >= 0.5);
+    rows.push(note(
+        "idle",
+        match busy {
+            None => "yes: 1-minute load average below 0.5 before the run".into(),
+            Some(l) => format!(
+                "no: 1-minute load average {l:.2} before the run, on {cores} cores; \
+                 other work shared the cores, re-measure on an idle machine"
+            ),
+        },
+    ));
     rows.push(note("tools", versions.join("; ")));
     rows.push(note(
         "runtime",
