@@ -5,6 +5,9 @@
 //! cargo run --release -p bench-compare -- report --json results-100k.json --json results-1m.json --out BENCHMARKS.md
 //! ```
 //!
+//! The server benchmark is the `serverbench` binary of this package (see its documentation);
+//! `report --server-json FILE` adds its section to the report.
+//!
 //! Each engine runs in a child process of its own (so its peak RSS is its own), on a fresh
 //! file in a temp directory on the same disk. Output: a JSON array of
 //! `{engine, op, orgs, median_ns, p99_ns, ops, bytes, ops_per_sec}`.
@@ -20,6 +23,7 @@
 
 mod engines;
 mod report;
+mod server_rows;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -588,7 +592,7 @@ fn machine_rows(n: u64) -> Vec<Row> {
 fn usage() -> ! {
     eprintln!(
         "usage: bench-compare [--orgs N] [--json PATH] [--engines a,b]\n       \
-         bench-compare report --json PATH [--json PATH ...] [--out BENCHMARKS.md]"
+         bench-compare report --json PATH [--json PATH ...] [--server-json PATH] [--out BENCHMARKS.md]"
     );
     std::process::exit(2);
 }
@@ -600,6 +604,7 @@ fn main() {
     let mut engines: Vec<String> = ENGINES.iter().map(|s| s.to_string()).collect();
     let mut child_engine = None;
     let mut out_md = None;
+    let mut server_json = None;
     let mut rounds = 1usize;
     let report_mode = args.first().is_some_and(|a| a == "report");
     let mut it = args.iter().skip(usize::from(report_mode));
@@ -612,12 +617,13 @@ fn main() {
             "--child" => child_engine = Some(value()),
             "--rounds" => rounds = value().parse().unwrap_or_else(|_| usage()),
             "--out" => out_md = Some(PathBuf::from(value())),
+            "--server-json" => server_json = Some(PathBuf::from(value())),
             _ => usage(),
         }
     }
     if report_mode {
         let out = out_md.unwrap_or_else(|| "BENCHMARKS.md".into());
-        report::write(&json, &out);
+        report::write(&json, server_json.as_deref(), &out);
         eprintln!("wrote {}", out.display());
         return;
     }
