@@ -7,11 +7,15 @@
 use std::collections::BTreeMap;
 
 use arbitrary::{Arbitrary, Unstructured};
+
+#[path = "../tests/common/reference.rs"]
+mod reference;
 use orgstore::time::{Date, OffsetDateTime, Time, UtcOffset};
 use orgstore::{
     ErrorCode, ListRequest, NewOrganization, Order, OrgId, OrgStore, Organization,
     OrganizationUpdate, Readable, Region,
 };
+use reference::{Expect, Reference};
 
 /// Record decoding from arbitrary bytes: an error or a record, never a panic; a decoded record
 /// re-encodes to bytes that decode to the same record. (Not necessarily the same bytes:
@@ -254,39 +258,26 @@ enum Op {
     },
 }
 
-/// Operation sequences against a plain model (by external id and slug ownership), with the
-/// index invariant checked after every step.
+/// Operation sequences against the reference model (the same one the model test and the
+/// reliability suites use), with the index invariant checked after every step.
 pub fn ops(data: &[u8]) {
     let Ok(ops) = Vec::<Op>::arbitrary(&mut Unstructured::new(data)) else {
         return;
     };
     let store = OrgStore::in_memory().expect("store");
-    // Model: id -> (external id, slug, region, name), committed and in a transaction.
-    type Model = BTreeMap<orgstore::OrgId, (Option<String>, Option<String>, Region, String)>;
-    let mut committed = Model::new();
-    let mut txn: Option<(orgstore::WriteTransaction, Model)> = None;
+    let mut committed = Reference::new();
+    let mut txn: Option<(orgstore::WriteTransaction, Reference)> = None;
     for op in ops.into_iter().take(64) {
         let model = match &mut txn {
             Some((_, m)) => m.clone(),
             None => committed.clone(),
         };
-        let taken = |field: usize, v: &str, except: Option<&orgstore::OrgId>| {
-            model.iter().any(|(id, o)| {
-                Some(id) != except
-                    && match field {
-                        0 => o.0.as_deref() == Some(v),
-                        _ => o.1.as_deref() == Some(v),
-                    }
-            })
-        };
         let mut next = model.clone();
-        let result: Result<(), orgstore::Error> = match op {
+        match op {
             Op::Create { ext, slug, eu } => {
                 let ext = ext.map(|e| format!("e{}", e % 4));
                 let slug = slug.map(|s| format!("s{}", s % 4));
                 let region = if eu { Region::Eu } else { Region::Us };
-                let clash = ext.as_deref().is_some_and(|e| taken(0, e, None))
-                    || slug.as_deref().is_some_and(|s| taken(1, s, None));
                 let mut new = NewOrganization::new("n").region(region);
                 if let Some(e) = &ext {
                     new = new.external_id(e);
@@ -294,15 +285,13 @@ pub fn ops(data: &[u8]) {
                 if let Some(s) = &slug {
                     new = new.slug(s);
                 }
+                let expect = model.create(ext.as_deref(), slug.as_deref());
                 let r = write(&store, &mut txn, |t| t.create(new));
-                match (&r, clash) {
-                    (Ok(org), false) => {
-                        next.insert(org.id.clone(), (ext, slug, region, "n".into()));
-                    }
-                    (Err(e), true) => assert_eq!(e.code(), ErrorCode::AlreadyExists),
-                    _ => panic!("create: {r:?}, clash expected: {clash}"),
+                if let Ok(org) = &r {
+                    assert_eq!((&org.external_id, &org.slug), (&ext, &slug));
+                    assert_eq!(org.region_code, region);
                 }
-                Ok(())
+                next.settle(&expect, r);
             }
             Op::Update {
                 who,
@@ -310,24 +299,20 @@ pub fn ops(data: &[u8]) {
                 slug,
                 name,
             } => {
-                let Some(id) = model
-                    .keys()
-                    .nth(usize::from(who) % model.len().max(1))
-                    .cloned()
-                else {
+                let Some(id) = model.nth_id(usize::from(who)) else {
                     continue;
                 };
                 let mut u = OrganizationUpdate::new();
-                let mut rec = model[&id].clone();
+                let mut rec = model.get(&id).expect("picked").clone();
                 match ext {
                     Some(Some(e)) => {
                         let e = format!("e{}", e % 4);
                         u = u.external_id(&e);
-                        rec.0 = Some(e);
+                        rec.external_id = Some(e);
                     }
                     Some(None) => {
                         u = u.clear_external_id();
-                        rec.0 = None;
+                        rec.external_id = None;
                     }
                     None => {}
                 }
@@ -335,41 +320,34 @@ pub fn ops(data: &[u8]) {
                     Some(Some(s)) => {
                         let s = format!("s{}", s % 4);
                         u = u.slug(&s);
-                        rec.1 = Some(s);
+                        rec.slug = Some(s);
                     }
                     Some(None) => {
                         u = u.clear_slug();
-                        rec.1 = None;
+                        rec.slug = None;
                     }
                     None => {}
                 }
                 if let Some(n) = name {
-                    rec.3 = format!("n{n}");
-                    u = u.display_name(&rec.3);
+                    rec.display_name = format!("n{n}");
+                    u = u.display_name(&rec.display_name);
                 }
-                let clash = rec.0.as_deref().is_some_and(|e| taken(0, e, Some(&id)))
-                    || rec.1.as_deref().is_some_and(|s| taken(1, s, Some(&id)));
+                let expect = model.update(&id, Some(&rec));
                 let r = write(&store, &mut txn, |t| t.update(&id, u));
-                match (&r, clash) {
-                    (Ok(_), false) => {
-                        next.insert(id, rec);
-                    }
-                    (Err(e), true) => assert_eq!(e.code(), ErrorCode::AlreadyExists),
-                    _ => panic!("update: {r:?}, clash expected: {clash}"),
+                if let (Expect::Written, Ok(org)) = (&expect, &r) {
+                    let mut expected = rec.clone();
+                    expected.update_time = org.update_time;
+                    assert_eq!(org, &expected, "update result");
                 }
-                Ok(())
+                next.settle(&expect, r);
             }
             Op::Delete { who } => {
-                let Some(id) = model
-                    .keys()
-                    .nth(usize::from(who) % model.len().max(1))
-                    .cloned()
-                else {
+                let Some(id) = model.nth_id(usize::from(who)) else {
                     continue;
                 };
-                write(&store, &mut txn, |t| t.delete(&id)).expect("delete");
-                next.remove(&id);
-                Ok(())
+                assert_eq!(model.delete(&id), Expect::Written);
+                let removed = write(&store, &mut txn, |t| t.delete(&id)).expect("delete");
+                assert_eq!(next.remove(&id).as_ref(), Some(&removed));
             }
             Op::Begin => {
                 if txn.is_none() {
@@ -412,25 +390,16 @@ pub fn ops(data: &[u8]) {
                         None => store.list(&request),
                     }
                     .expect("list");
-                    seen.extend(page.organizations.into_iter().map(|o| o.id));
+                    seen.extend(page.organizations);
                     if page.next_page_token.is_empty() {
                         break;
                     }
                     request = request.page_token(page.next_page_token);
                 }
-                let mut expected: Vec<_> = model
-                    .iter()
-                    .filter(|(_, o)| region.is_none_or(|r| o.2 == r))
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                if newest_first {
-                    expected.reverse();
-                }
-                assert_eq!(seen, expected);
+                assert_eq!(seen, model.listing(region, order));
                 continue;
             }
-        };
-        result.expect("operation");
+        }
         match &mut txn {
             Some((_, m)) => *m = next,
             None => committed = next,

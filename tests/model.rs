@@ -12,8 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use orgstore::{
-    Durability, Error, ErrorCode, ListRequest, NewOrganization, Order, OrgId, OrgStore,
-    Organization, OrganizationUpdate, Readable, Region, UniqueField, WriteTransaction,
+    Durability, Error, ListRequest, NewOrganization, Order, OrgId, OrgStore, Organization,
+    OrganizationUpdate, Readable, Region, UniqueField, WriteTransaction,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,6 +21,7 @@ use proptest::prelude::*;
 
 #[path = "common/mod.rs"]
 mod common;
+use common::Expect;
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestRunner};
 
 /// Operations run across all sequences (for the summary line).
@@ -146,7 +147,8 @@ fn region(eu: bool) -> Region {
     }
 }
 
-type Model = BTreeMap<OrgId, Organization>;
+/// The reference model shared with the fuzz targets and the reliability suites.
+type Model = common::Reference;
 
 struct Harness {
     _dir: tempfile::TempDir,
@@ -207,42 +209,10 @@ impl Harness {
 
     /// An existing id (by position), or an absent one.
     fn pick(&self, target: u8) -> OrgId {
-        let model = self.model();
-        if model.is_empty() || target % 8 == 7 {
-            return "org_ABSENT".parse().expect("id");
+        match self.model().nth_id(usize::from(target)) {
+            Some(id) if target % 8 != 7 => id,
+            _ => "org_ABSENT".parse().expect("id"),
         }
-        model
-            .keys()
-            .nth(usize::from(target) % model.len())
-            .expect("key")
-            .clone()
-    }
-
-    fn holder(&self, field: UniqueField, value: &str) -> Option<&Organization> {
-        self.model().values().find(|o| match field {
-            UniqueField::ExternalId => o.external_id.as_deref() == Some(value),
-            UniqueField::Slug => o.slug.as_deref() == Some(value),
-            _ => false,
-        })
-    }
-
-    /// The clash the store must report for these values, if any (external id checked first).
-    fn clash(
-        &self,
-        owner: Option<&OrgId>,
-        e: Option<&str>,
-        s: Option<&str>,
-    ) -> Option<(UniqueField, OrgId)> {
-        for (field, value) in [(UniqueField::ExternalId, e), (UniqueField::Slug, s)] {
-            if let Some(v) = value {
-                if let Some(h) = self.holder(field, v) {
-                    if Some(&h.id) != owner {
-                        return Some((field, h.id.clone()));
-                    }
-                }
-            }
-        }
-        None
     }
 
     fn step(&mut self, op: &Op) {
@@ -264,12 +234,14 @@ impl Harness {
                 for k in &meta {
                     new = new.metadata(meta_key(*k), "v");
                 }
-                let expected = self.clash(None, e.map(ext).as_deref(), s.map(slug).as_deref());
+                let expected = self
+                    .model()
+                    .create(e.map(ext).as_deref(), s.map(slug).as_deref());
                 let result = self.write(|t| t.create(new));
                 match (expected, result) {
-                    (Some((field, holder)), r) => expect_clash(r, field, &holder),
-                    (None, Ok(org)) => {
-                        assert!(!self.model().contains_key(&org.id), "id {} reused", org.id);
+                    (Expect::Clash(field, holder), r) => expect_clash(r, field, &holder),
+                    (_, Ok(org)) => {
+                        assert!(self.model().get(&org.id).is_none(), "id {} reused", org.id);
                         assert_eq!(org.display_name, format!("Org {name}"));
                         assert_eq!(org.external_id, e.map(ext));
                         assert_eq!(org.slug, s.map(slug));
@@ -279,9 +251,9 @@ impl Harness {
                             meta.iter().collect::<BTreeSet<_>>().len()
                         );
                         assert_eq!(org.create_time, org.update_time);
-                        self.model_mut().insert(org.id.clone(), org);
+                        self.model_mut().put(org);
                     }
-                    (None, Err(err)) => panic!("create failed: {err}"),
+                    (_, Err(err)) => panic!("create failed: {err}"),
                 }
             }
             Op::Update {
@@ -382,37 +354,24 @@ impl Harness {
                 };
                 let by_missing_ext =
                     by_ext && current.as_ref().is_some_and(|o| o.external_id.is_none());
-                match (current, next) {
-                    (None, _) => {
-                        assert_code(result, ErrorCode::NotFound);
+                let expect = if by_missing_ext {
+                    Expect::NotFound
+                } else {
+                    self.model().update(&id, next.as_ref())
+                };
+                match (&expect, &next) {
+                    (Expect::Written, Some(next)) => {
+                        let got = result.expect("update");
+                        let cur = current.as_ref().expect("current");
+                        assert!(got.update_time >= cur.update_time);
+                        let mut expected = next.clone();
+                        expected.update_time = got.update_time;
+                        assert_eq!(got, expected);
+                        self.model_mut().put(got);
                     }
-                    (Some(_), _) if by_missing_ext => {
-                        assert_code(result, ErrorCode::NotFound);
-                    }
-                    (Some(cur), Some(next)) => {
-                        if next.metadata.len() > 10 {
-                            let e = assert_code(result, ErrorCode::InvalidArgument);
-                            assert_eq!(e.violations()[0].field(), "metadata");
-                        } else if let Some((field, holder)) = self.clash(
-                            Some(&cur.id),
-                            next.external_id.as_deref(),
-                            next.slug.as_deref(),
-                        ) {
-                            expect_clash(result, field, &holder);
-                        } else {
-                            let got = result.expect("update");
-                            if next == cur {
-                                assert_eq!(got, cur, "no-op must keep update_time");
-                            } else {
-                                assert!(got.update_time >= cur.update_time);
-                                let mut expected = next;
-                                expected.update_time = got.update_time;
-                                assert_eq!(got, expected);
-                                self.model_mut().insert(got.id.clone(), got);
-                            }
-                        }
-                    }
-                    (Some(_), None) => unreachable!(),
+                    // The model's `settle` checks the rest (an unchanged record keeps its
+                    // update_time).
+                    _ => self.model_mut().settle(&expect, result),
                 }
             }
             Op::Delete { target, by_ext } => {
@@ -423,14 +382,12 @@ impl Harness {
                     (Some(k), true) => self.write(|t| t.delete_by_external_id(k)),
                     _ => self.write(|t| t.delete(&id)),
                 };
-                match current {
-                    None => {
-                        assert_code(result, ErrorCode::NotFound);
-                    }
-                    Some(cur) => {
+                match (self.model().delete(&id), current) {
+                    (Expect::Written, Some(cur)) => {
                         assert_eq!(result.expect("delete"), cur);
                         self.model_mut().remove(&id);
                     }
+                    (expect, _) => self.model_mut().settle(&expect, result),
                 }
             }
             Op::Import {
@@ -454,21 +411,12 @@ impl Harness {
                     slug: s.map(slug),
                     logo_url: None,
                 };
-                let existing = self.model().get(&id).cloned();
+                let expect = self.model().import(&org);
                 let result = self.write(|t| t.import(org.clone()));
-                if existing
-                    .as_ref()
-                    .is_some_and(|x| x.region_code != org.region_code)
-                {
-                    assert_code(result, ErrorCode::FailedPrecondition);
-                } else if let Some((field, holder)) =
-                    self.clash(Some(&id), org.external_id.as_deref(), org.slug.as_deref())
-                {
-                    expect_clash(result, field, &holder);
-                } else {
-                    assert_eq!(result.expect("import"), org);
-                    self.model_mut().insert(id, org);
+                if matches!(expect, Expect::Written | Expect::Unchanged) {
+                    assert_eq!(result.as_ref().ok(), Some(&org), "{result:?}");
                 }
+                self.model_mut().settle(&expect, result);
             }
             Op::Get { target } => {
                 let id = self.pick(target);
@@ -476,11 +424,14 @@ impl Harness {
                 assert_eq!(self.read(|r| r.get_dyn(&id)), expected);
             }
             Op::GetByExt(i) => {
-                let expected = self.holder(UniqueField::ExternalId, &ext(i)).cloned();
+                let expected = self
+                    .model()
+                    .holder(UniqueField::ExternalId, &ext(i))
+                    .cloned();
                 assert_eq!(self.read(|r| r.get_by_external_id_dyn(&ext(i))), expected);
             }
             Op::GetBySlug(i) => {
-                let expected = self.holder(UniqueField::Slug, &slug(i)).cloned();
+                let expected = self.model().holder(UniqueField::Slug, &slug(i)).cloned();
                 assert_eq!(self.read(|r| r.get_by_slug_dyn(&slug(i))), expected);
             }
             Op::List {
@@ -500,15 +451,7 @@ impl Harness {
                 if let Some(r) = r {
                     request = request.region(r);
                 }
-                let mut expected: Vec<Organization> = self
-                    .model()
-                    .values()
-                    .filter(|o| r.is_none_or(|r| o.region_code == r))
-                    .cloned()
-                    .collect();
-                if newest_first {
-                    expected.reverse();
-                }
+                let expected = self.model().listing(r, order);
                 let got = self.read(|v| v.walk(&request));
                 assert_eq!(got, expected);
             }
@@ -548,14 +491,14 @@ impl Harness {
     fn check(&self) {
         let model = self.model().clone();
         self.read(|r| {
-            assert_eq!(r.count_dyn(None), model.len() as u64);
+            assert_eq!(r.count_dyn(None), model.count(None));
             for region in Region::ALL {
-                let n = model.values().filter(|o| o.region_code == region).count();
-                assert_eq!(r.count_dyn(Some(region)), n as u64);
+                assert_eq!(r.count_dyn(Some(region)), model.count(Some(region)));
             }
             let listed = r.walk(&ListRequest::new().order(Order::OldestFirst).page_size(100));
-            assert_eq!(listed, model.values().cloned().collect::<Vec<_>>());
-            for org in model.values() {
+            let all = model.listing(None, Order::OldestFirst);
+            assert_eq!(listed, all);
+            for org in &all {
                 if let Some(e) = &org.external_id {
                     assert_eq!(r.get_by_external_id_dyn(e).as_ref(), Some(org));
                 }
@@ -620,17 +563,6 @@ impl<R: Readable> ReadView for R {
                 return out;
             }
             request = request.page_token(page.next_page_token);
-        }
-    }
-}
-
-#[track_caller]
-fn assert_code<T: std::fmt::Debug>(result: orgstore::Result<T>, code: ErrorCode) -> Error {
-    match result {
-        Ok(v) => panic!("expected {code}, got {v:?}"),
-        Err(e) => {
-            assert_eq!(e.code(), code, "{e}");
-            e
         }
     }
 }

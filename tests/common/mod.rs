@@ -58,16 +58,11 @@ pub fn size(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// What the workload tracks of an organization, keyed by its external id (which it always
-/// has): everything but the store-assigned id and timestamps.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Logical {
-    pub display_name: String,
-    pub slug: Option<String>,
-    pub region: Region,
-    pub metadata: BTreeMap<String, String>,
-}
+mod reference;
+pub use reference::{logical_of, Expect, Logical, Reference};
 
+/// A workload's expected content: by external id (every workload record has one), without
+/// ids and timestamps, which the store assigns.
 pub type State = BTreeMap<String, Logical>;
 
 /// One transaction of the workload.
@@ -99,47 +94,62 @@ pub enum Step {
 }
 
 impl Step {
-    /// The state after this step (the workload only makes steps that succeed).
+    /// The state after this step, by the reference model (the workload only makes steps that
+    /// succeed, which the model confirms).
     pub fn apply_to(&self, state: &State) -> State {
-        let mut next = state.clone();
-        self.apply_in(&mut next);
-        next
+        let mut model = reference_of(state);
+        self.apply_in(&mut model);
+        model.logical()
     }
 
-    fn apply_in(&self, s: &mut State) {
+    fn apply_in(&self, model: &mut Reference) {
+        let current = |model: &Reference, ext: &str| {
+            model
+                .holder(orgstore::UniqueField::ExternalId, ext)
+                .cloned()
+                .unwrap_or_else(|| panic!("the workload names {ext}, which it does not hold"))
+        };
+        let change = |model: &mut Reference, next: Organization| {
+            let expect = model.update(&next.id, Some(&next));
+            assert!(
+                matches!(expect, Expect::Written | Expect::Unchanged),
+                "the workload made a failing step: {expect:?}"
+            );
+            model.put(next);
+        };
         match self {
             Step::Create { ext, slug, region } => {
-                s.insert(
-                    ext.clone(),
-                    Logical {
-                        display_name: format!("Org {ext}"),
-                        slug: slug.clone(),
-                        region: *region,
-                        metadata: BTreeMap::new(),
-                    },
+                let expect = model.create(Some(ext), slug.as_deref());
+                assert_eq!(
+                    expect,
+                    Expect::Written,
+                    "the workload made a failing create"
                 );
+                model.put(workload_record(ext, slug.clone(), *region));
             }
             Step::Rename { ext, name } => {
-                if let Some(o) = s.get_mut(ext) {
-                    o.display_name.clone_from(name);
-                }
+                let mut next = current(model, ext);
+                next.display_name.clone_from(name);
+                change(model, next);
             }
             Step::SetMeta { ext, key, value } => {
-                if let Some(o) = s.get_mut(ext) {
-                    o.metadata.insert(key.clone(), value.clone());
-                }
+                let mut next = current(model, ext);
+                next.metadata.insert(key.clone(), value.clone());
+                change(model, next);
             }
             Step::ChangeSlug { ext, slug } => {
-                if let Some(o) = s.get_mut(ext) {
-                    o.slug.clone_from(slug);
-                }
+                let mut next = current(model, ext);
+                next.slug.clone_from(slug);
+                change(model, next);
             }
             Step::Delete { ext } => {
-                s.remove(ext);
+                let id = current(model, ext).id;
+                assert_eq!(model.delete(&id), Expect::Written);
+                model.remove(&id);
             }
             Step::Batch(steps) => {
                 for step in steps {
-                    step.apply_in(s);
+                    step.apply_in(model);
                 }
             }
         }
@@ -185,6 +195,36 @@ impl Step {
         }
         Ok(())
     }
+}
+
+/// The reference model holding `state`, each record under an id made from its external id
+/// (the model's ids are its own; only the logical content is compared with a store).
+fn reference_of(state: &State) -> Reference {
+    let mut model = Reference::new();
+    for (ext, l) in state {
+        let mut org = workload_record(ext, l.slug.clone(), l.region);
+        org.display_name.clone_from(&l.display_name);
+        org.metadata.clone_from(&l.metadata);
+        model.put(org);
+    }
+    model
+}
+
+/// The record the workload's create of `ext` makes, under an id of the model's own.
+fn workload_record(ext: &str, slug: Option<String>, region: Region) -> Organization {
+    let hash = ext.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let id = format!("org_W{hash:016X}").parse().expect("model id");
+    let mut org = Organization::new(
+        id,
+        format!("Org {ext}"),
+        region,
+        time::macros::datetime!(2025-01-01 00:00 UTC),
+    );
+    org.external_id = Some(ext.to_owned());
+    org.slug = slug;
+    org
 }
 
 /// A valid random workload of `n` steps: every step succeeds on the state it follows.
@@ -274,28 +314,16 @@ fn random_step(rng: &mut Rng, state: &State, next_ext: &mut u64, batch_ok: bool)
 /// The logical state of a store, read through the public API on one snapshot.
 pub fn logical(store: &OrgStore) -> Result<State, Error> {
     let snap = store.begin_read()?;
-    let mut out = State::new();
-    for org in walk(
+    let all = walk(
         &snap,
         ListRequest::new().order(Order::OldestFirst).page_size(100),
-    )? {
-        let ext = org
-            .external_id
-            .clone()
-            .ok_or_else(|| Error::FailedPrecondition {
-                message: format!("workload record {} lost its external id", org.id),
-            })?;
-        out.insert(
-            ext,
-            Logical {
-                display_name: org.display_name,
-                slug: org.slug,
-                region: org.region_code,
-                metadata: org.metadata,
-            },
-        );
+    )?;
+    if let Some(org) = all.iter().find(|o| o.external_id.is_none()) {
+        return Err(Error::FailedPrecondition {
+            message: format!("workload record {} lost its external id", org.id),
+        });
     }
-    Ok(out)
+    Ok(logical_of(&all))
 }
 
 /// Every page of a listing.

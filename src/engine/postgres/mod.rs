@@ -61,11 +61,12 @@ struct Inner {
     sql: Sql,
     deadlines: Arc<Deadlines>,
     commit_deadline: Duration,
-    /// The last id this process assigned (ids are time-ordered across processes, strictly
-    /// increasing within one).
-    last_id: Mutex<Option<ulid::Ulid>>,
     key: StoreKey,
 }
+
+/// The last id this process assigned, to any PostgreSQL store: ids are time-ordered across
+/// processes (and hosts), strictly increasing within one.
+static LAST_ID: Mutex<Option<ulid::Ulid>> = Mutex::new(None);
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -102,7 +103,6 @@ impl Engine {
                 sql: Sql::new(&options.schema),
                 deadlines,
                 commit_deadline: options.commit_deadline,
-                last_id: Mutex::new(None),
                 key: StoreKey::fresh(),
             }),
         };
@@ -694,11 +694,7 @@ impl Write for PgWrite {
         draw: &dyn Fn(Option<ulid::Ulid>) -> Option<ulid::Ulid>,
     ) -> Result<Option<ulid::Ulid>> {
         // Handed out at once, so concurrent creates of this process get increasing ids.
-        let mut last = self
-            .inner
-            .last_id
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut last = LAST_ID.lock().unwrap_or_else(PoisonError::into_inner);
         let next = draw(*last);
         if next.is_some() {
             *last = next;
