@@ -22,6 +22,7 @@
 //! size after every phase), `BENCH_FLOOR_META` (raw redb also keeps OrgStore's meta table).
 
 mod engines;
+mod pg_rows;
 mod report;
 mod server_rows;
 mod workload;
@@ -592,7 +593,7 @@ fn machine_rows(n: u64) -> Vec<Row> {
 fn usage() -> ! {
     eprintln!(
         "usage: bench-compare [--orgs N] [--json PATH] [--engines a,b]\n       \
-         bench-compare report --json PATH [--json PATH ...] [--server-json PATH] [--out BENCHMARKS.md]"
+         bench-compare report --json PATH [--json PATH ...] [--server-json PATH] [--pg-json PATH] [--out BENCHMARKS.md]"
     );
     std::process::exit(2);
 }
@@ -605,6 +606,7 @@ fn main() {
     let mut child_engine = None;
     let mut out_md = None;
     let mut server_json = None;
+    let mut pg_json = None;
     let mut rounds = 1usize;
     let report_mode = args.first().is_some_and(|a| a == "report");
     let mut it = args.iter().skip(usize::from(report_mode));
@@ -618,12 +620,13 @@ fn main() {
             "--rounds" => rounds = value().parse().unwrap_or_else(|_| usage()),
             "--out" => out_md = Some(PathBuf::from(value())),
             "--server-json" => server_json = Some(PathBuf::from(value())),
+            "--pg-json" => pg_json = Some(PathBuf::from(value())),
             _ => usage(),
         }
     }
     if report_mode {
         let out = out_md.unwrap_or_else(|| "BENCHMARKS.md".into());
-        report::write(&json, server_json.as_deref(), &out);
+        report::write(&json, server_json.as_deref(), pg_json.as_deref(), &out);
         eprintln!("wrote {}", out.display());
         return;
     }
