@@ -46,6 +46,7 @@ pub mod limits;
 pub mod logging;
 pub mod ops;
 pub mod proto;
+pub mod readers;
 pub mod rest;
 pub mod seed;
 pub mod server;

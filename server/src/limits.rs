@@ -53,6 +53,7 @@ impl Default for Limits {
 #[derive(Debug)]
 pub struct Limiter {
     permits: Arc<Semaphore>,
+    readers: crate::readers::Readers,
     max_concurrent: u32,
     max_queued: usize,
     queue_timeout: Duration,
@@ -74,6 +75,7 @@ impl Limiter {
         let max_concurrent = u32::try_from(limits.max_concurrent.clamp(1, 1 << 20)).unwrap_or(1);
         Limiter {
             permits: Arc::new(Semaphore::new(max_concurrent as usize)),
+            readers: crate::readers::Readers::per_core(),
             max_concurrent,
             max_queued: limits.max_queued,
             queue_timeout: limits.queue_timeout,
@@ -93,7 +95,48 @@ impl Limiter {
         T: Send + 'static,
         F: FnOnce() -> Result<T, ApiError> + Send + 'static,
     {
-        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
+        let permit = self.admit().await?;
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            call()
+        });
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                tracing::error!(error = %err, "a store call panicked");
+                Err(panicked())
+            }
+        }
+    }
+
+    /// Like [`run`](Self::run) for a read: on the readers (`crate::readers`), a thread per
+    /// core, instead of the blocking pool.
+    ///
+    /// # Errors
+    ///
+    /// As for [`run`](Self::run).
+    pub async fn run_read<T, F>(&self, call: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    {
+        let permit = self.admit().await?;
+        let outcome = self
+            .readers
+            .run(move || {
+                let _permit = permit;
+                call()
+            })
+            .await;
+        outcome.unwrap_or_else(|| {
+            tracing::error!("a store read panicked");
+            Err(panicked())
+        })
+    }
+
+    /// A running slot, taken at once or after a bounded wait in the bounded queue.
+    async fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        Ok(match Arc::clone(&self.permits).try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(closed()),
             Err(TryAcquireError::NoPermits) => {
@@ -120,18 +163,7 @@ impl Limiter {
                     }
                 }
             }
-        };
-        let task = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            call()
-        });
-        match task.await {
-            Ok(outcome) => outcome,
-            Err(err) => {
-                tracing::error!(error = %err, "a store call panicked");
-                Err(ApiError::internal("internal error: the store call failed"))
-            }
-        }
+        })
     }
 
     /// Waits until no store call is running, then refuses new ones.
@@ -146,6 +178,10 @@ impl Limiter {
     pub fn running(&self) -> usize {
         self.max_concurrent as usize - self.permits.available_permits()
     }
+}
+
+fn panicked() -> ApiError {
+    ApiError::internal("internal error: the store call failed")
 }
 
 fn closed() -> ApiError {

@@ -44,7 +44,7 @@ impl Ops {
         check_key(&key)?;
         let store = self.store.clone();
         self.limiter
-            .run(move || {
+            .run_read(move || {
                 let found = match &key {
                     Key::Id(id) => store.get(id)?,
                     Key::ExternalId(e) => store.get_by_external_id(e)?,
@@ -58,7 +58,7 @@ impl Ops {
     pub async fn list(&self, request: ListRequest) -> Result<Page, ApiError> {
         let store = self.store.clone();
         self.limiter
-            .run(move || store.list(&request).map_err(ApiError::from))
+            .run_read(move || store.list(&request).map_err(ApiError::from))
             .await
     }
 

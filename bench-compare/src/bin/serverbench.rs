@@ -724,15 +724,11 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let workers = runtime.metrics().num_workers();
-    if s.request_log {
+    // The request log as `orgstore serve 2> file` writes it (the same subscriber and writer).
+    let _log = s.request_log.then(|| {
         let log = std::fs::File::create(dir.path().join("requests.log")).expect("request log");
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .with_target(false)
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(log))
-            .try_init();
-    }
+        orgstore_server::logging::init_to(log, false)
+    });
     let mut config = ServeConfig::new(&db);
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.credentials = Some(Credentials {

@@ -162,7 +162,7 @@ fn banner(server: &Server, tls: bool) {
 
 /// Runs `orgstore serve` until SIGINT or SIGTERM.
 pub fn run(args: &ServeArgs) -> ExitCode {
-    crate::logging::init();
+    let _log = crate::logging::init();
     let config = args.config();
     let tls = config.tls.is_some();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
