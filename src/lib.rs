@@ -55,6 +55,7 @@
 //!   default), never as a panic.
 
 mod backend;
+mod builder;
 mod codec;
 mod engine;
 mod error;
@@ -81,7 +82,8 @@ pub use crate::list::{ListRequest, Order, Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 pub use crate::model::{FeatureToggle, Organization};
 pub use crate::pages::Pages;
 pub use crate::request::{NewOrganization, OrganizationUpdate};
-pub use crate::store::{Builder, Durability, OrgStore, DEFAULT_CACHE_SIZE};
+pub use crate::builder::{Builder, Durability, DEFAULT_CACHE_SIZE};
+pub use crate::store::OrgStore;
 pub use crate::txn::{ReadTransaction, Readable, WriteTransaction};
 /// The `time` crate, whose types the API uses for timestamps ([`Organization::create_time`],
 /// [`Builder::clock`]), re-exported so callers need no version of their own.
