@@ -457,6 +457,7 @@ impl Builder {
             default_region: self.default_region,
             durability: self.durability,
             clock: self.clock,
+            group: crate::group::Group::default(),
         })
     }
 }

@@ -59,6 +59,7 @@ mod builder;
 mod codec;
 mod engine;
 mod error;
+mod group;
 mod id;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
@@ -74,6 +75,7 @@ mod txn;
 mod validate;
 
 pub use crate::backend::{MemoryBackend, StorageBackend};
+pub use crate::builder::{Builder, Durability, DEFAULT_CACHE_SIZE};
 pub use crate::error::{
     Error, ErrorCode, FieldViolation, LookupKey, Result, StorageError, UniqueField,
 };
@@ -82,7 +84,6 @@ pub use crate::list::{ListRequest, Order, Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 pub use crate::model::{FeatureToggle, Organization};
 pub use crate::pages::Pages;
 pub use crate::request::{NewOrganization, OrganizationUpdate};
-pub use crate::builder::{Builder, Durability, DEFAULT_CACHE_SIZE};
 pub use crate::store::OrgStore;
 pub use crate::txn::{ReadTransaction, Readable, WriteTransaction};
 /// The `time` crate, whose types the API uses for timestamps ([`Organization::create_time`],

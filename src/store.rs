@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) default_region: Region,
     pub(crate) durability: Durability,
     pub(crate) clock: Clock,
+    /// The commit queue of one-shot writes (an engine with one writer at a time).
+    pub(crate) group: crate::group::Group,
 }
 
 impl Shared {
@@ -37,7 +39,8 @@ impl Shared {
 /// An organization store in one redb file (or in memory).
 ///
 /// Cheap to clone (clones share the store) and `Send + Sync`. Every one-shot method below is
-/// its own transaction; use [`begin_write`](Self::begin_write) or
+/// atomic and durable on its own (with the default durability) when it returns, but may share
+/// its commit with the one-shot writes of other threads (group commit, on redb); use [`begin_write`](Self::begin_write) or
 /// [`transaction`](Self::transaction) to group writes, and [`begin_read`](Self::begin_read) for
 /// several reads on one snapshot.
 ///
@@ -213,6 +216,34 @@ impl OrgStore {
         ))
     }
 
+    /// Runs a one-shot write. On an engine with one writer at a time (redb), it joins the next
+    /// group commit (`crate::group`): applied in arrival order with the one-shot writes of
+    /// other threads in one transaction, made durable by one commit, its own result given only
+    /// then. Elsewhere it runs alone ([`one_shot`](Self::one_shot)).
+    fn write<T: Send + 'static>(
+        &self,
+        op: impl FnMut(&mut WriteTransaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        if self.shared.engine.has_concurrent_writers() {
+            return self.one_shot(op);
+        }
+        // Refused before it queues: the group could never begin while this thread holds the
+        // store's write transaction.
+        permit::check(self.shared.engine.key())?;
+        let mut op = op;
+        self.group().submit(self, move |t| op(t))
+    }
+
+    /// The commit queue of one-shot writes.
+    pub(crate) fn group(&self) -> &crate::group::Group {
+        &self.shared.group
+    }
+
+    /// The write transaction of a group commit (`crate::group`).
+    pub(crate) fn group_transaction(&self) -> Result<WriteTransaction> {
+        self.write_transaction(true)
+    }
+
     /// Runs a one-shot write in its own transaction. A store shared by several writers may
     /// refuse it for a conflict with a concurrent transaction ([`Error::Aborted`], nothing
     /// written): it is run again, a bounded number of times. (The closure of
@@ -296,7 +327,7 @@ impl OrgStore {
         let mut new = Some(new);
         let mut record: Option<Organization> = None;
         let retries = self.shared.engine.has_concurrent_writers();
-        self.one_shot(|t| {
+        self.write(move |t| {
             if let Some(new) = new.take() {
                 record = Some(t.prepare_create(new)?);
             }
@@ -331,9 +362,11 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn update(&self, id: impl AsRef<str>, update: OrganizationUpdate) -> Result<Organization> {
-        let id = id.as_ref();
+        // Keys are checked before they are copied for the writer: refusing a huge one costs
+        // nothing proportional to it.
+        let id = crate::id::OrgId::parse(id.as_ref())?;
         let mut update = Reusable::new(update, self.shared.engine.has_concurrent_writers());
-        self.one_shot(|t| t.update(id, update.take()?))
+        self.write(move |t| t.update(&id, update.take()?))
     }
 
     /// Updates the organization holding `external_id`, in its own transaction.
@@ -357,8 +390,10 @@ impl OrgStore {
         external_id: &str,
         update: OrganizationUpdate,
     ) -> Result<Organization> {
+        crate::validate::lookup_external_id(external_id)?;
+        let external_id = external_id.to_owned();
         let mut update = Reusable::new(update, self.shared.engine.has_concurrent_writers());
-        self.one_shot(|t| t.update_by_external_id(external_id, update.take()?))
+        self.write(move |t| t.update_by_external_id(&external_id, update.take()?))
     }
 
     /// Deletes an organization in its own transaction; returns what was removed.
@@ -377,8 +412,8 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn delete(&self, id: impl AsRef<str>) -> Result<Organization> {
-        let id = id.as_ref();
-        self.one_shot(|t| t.delete(id))
+        let id = crate::id::OrgId::parse(id.as_ref())?;
+        self.write(move |t| t.delete(&id))
     }
 
     /// Deletes the organization holding `external_id`, in its own transaction.
@@ -398,7 +433,9 @@ impl OrgStore {
     /// # Ok::<(), orgstore::Error>(())
     /// ```
     pub fn delete_by_external_id(&self, external_id: &str) -> Result<Organization> {
-        self.one_shot(|t| t.delete_by_external_id(external_id))
+        crate::validate::lookup_external_id(external_id)?;
+        let external_id = external_id.to_owned();
+        self.write(move |t| t.delete_by_external_id(&external_id))
     }
 
     /// Inserts or replaces a complete record, in its own transaction.
@@ -420,7 +457,7 @@ impl OrgStore {
     pub fn import(&self, organization: Organization) -> Result<Organization> {
         let mut organization =
             Reusable::new(organization, self.shared.engine.has_concurrent_writers());
-        self.one_shot(|t| t.import(organization.take()?))
+        self.write(move |t| t.import(organization.take()?))
     }
 
     /// The organization with this id, or `None`; see [`Readable::get`].
