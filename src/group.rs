@@ -102,7 +102,10 @@ impl Group {
                 state.leading = true;
                 let batch: Vec<Arc<Ticket>> = state.queue.drain(..).collect();
                 drop(state);
-                self.lead(store, &batch);
+                #[cfg(test)]
+                self.largest
+                    .fetch_max(batch.len(), std::sync::atomic::Ordering::Relaxed);
+                lead(store, &batch);
                 state = lock(&self.state);
                 state.leading = false;
                 self.ended.notify_all();
@@ -114,24 +117,17 @@ impl Group {
                 .unwrap_or_else(PoisonError::into_inner);
         }
     }
+}
 
-    /// Applies `batch` in one write transaction and commits it; settles every ticket.
-    fn lead(&self, store: &OrgStore, batch: &[Arc<Ticket>]) {
-        #[cfg(test)]
-        self.largest
-            .fetch_max(batch.len(), std::sync::atomic::Ordering::Relaxed);
-        let applied =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(store, batch)));
-        let outcomes = match applied {
-            Ok(outcomes) => outcomes,
-            Err(_) => {
-                let cause = Error::precondition("a write of the group panicked");
-                batch.iter().map(|_| Err(group_failed(&cause))).collect()
-            }
-        };
-        for (ticket, outcome) in batch.iter().zip(outcomes) {
-            ticket.settle(outcome);
-        }
+/// Applies `batch` in one write transaction and commits it; settles every ticket.
+fn lead(store: &OrgStore, batch: &[Arc<Ticket>]) {
+    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(store, batch)));
+    let outcomes = applied.unwrap_or_else(|_| {
+        let cause = Error::precondition("a write of the group panicked");
+        batch.iter().map(|_| Err(group_failed(&cause))).collect()
+    });
+    for (ticket, outcome) in batch.iter().zip(outcomes) {
+        ticket.settle(outcome);
     }
 }
 
@@ -378,7 +374,7 @@ mod tests {
             .expect("join")
             .expect("the first group committed");
         for q in queued {
-            let e = q.join().expect("join").unwrap_err();
+            let e = q.join().expect("join").expect_err("the write of the failed group");
             assert_eq!(e.code(), ErrorCode::Internal, "{e}");
         }
         assert!(
