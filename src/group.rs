@@ -374,7 +374,10 @@ mod tests {
             .expect("join")
             .expect("the first group committed");
         for q in queued {
-            let e = q.join().expect("join").expect_err("the write of the failed group");
+            let e = q
+                .join()
+                .expect("join")
+                .expect_err("the write of the failed group");
             assert_eq!(e.code(), ErrorCode::Internal, "{e}");
         }
         assert!(

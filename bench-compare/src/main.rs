@@ -228,12 +228,15 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
     };
 
     let mut samples = Samples::default();
+    let written = io_written();
     for _ in 0..s.writes {
         let t = Tenant::generate(next);
         next += 1;
         keys.push(samples.time(|| engine.create(&t)));
     }
+    let per_create = (io_written() - written) / s.writes as u64;
     out.timed("durable_create", &mut samples);
+    out.bytes("bytes_written_per_durable_create", per_create);
     stop_after!("durable_create", engine, out, path);
 
     let mut samples = Samples::default();
@@ -408,6 +411,17 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
     out.bytes("file_size_compacted", dir_size(path));
     out.bytes("peak_rss", peak_rss());
     out.rows
+}
+
+/// Bytes this process has handed to write calls so far (`wchar` of Linux `/proc/self/io`: what
+/// `strace` sums over `pwrite`s; each engine runs in a process of its own).
+fn io_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Minor and major page faults of this process so far (Linux `/proc/self/stat`).
