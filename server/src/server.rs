@@ -605,9 +605,10 @@ async fn run(
     drop(app);
     // A store call whose client went away still runs to its end.
     ops.limiter().drain().await;
-    match Arc::try_unwrap(ops) {
-        Ok(ops) => close(ops).await,
-        Err(_) => tracing::error!("the store is still referenced at shutdown"),
+    if let Ok(ops) = Arc::try_unwrap(ops) {
+        close(ops).await;
+    } else {
+        tracing::error!("the store is still referenced at shutdown");
     }
     tracing::info!("stopped; store closed");
 }
