@@ -125,7 +125,10 @@ fn unknown_outcome_id(status: u16, body: &Value) -> String {
 
 #[tokio::test]
 async fn a_commit_cut_short_is_outcome_unknown_with_the_id_on_both_surfaces() {
-    let Some(url) = postgres_url() else { return };
+    let Some(url) = postgres_url() else {
+        eprintln!("skipped: ORGSTORE_TEST_POSTGRES is not set");
+        return;
+    };
     let mut config = pg_config(&url);
     config.postgres.as_mut().unwrap().commit_deadline = Some(Duration::from_millis(300));
     let schema = config.postgres.as_ref().unwrap().schema.clone();
@@ -191,7 +194,10 @@ async fn a_commit_cut_short_is_outcome_unknown_with_the_id_on_both_surfaces() {
 
 #[tokio::test]
 async fn a_write_that_keeps_conflicting_is_aborted_on_both_surfaces_and_safe_to_resend() {
-    let Some(url) = postgres_url() else { return };
+    let Some(url) = postgres_url() else {
+        eprintln!("skipped: ORGSTORE_TEST_POSTGRES is not set");
+        return;
+    };
     let config = pg_config(&url);
     let schema = config.postgres.as_ref().unwrap().schema.clone();
     let t = TestServer::start_config(tempfile::tempdir().unwrap(), config).await;
@@ -252,7 +258,10 @@ async fn a_write_that_keeps_conflicting_is_aborted_on_both_surfaces_and_safe_to_
 
 #[tokio::test]
 async fn servers_on_one_postgres_store_share_it_and_its_tokens_and_seed_once() {
-    let Some(url) = postgres_url() else { return };
+    let Some(url) = postgres_url() else {
+        eprintln!("skipped: ORGSTORE_TEST_POSTGRES is not set");
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let seed = dir.path().join("seed.jsonl");
     std::fs::write(
