@@ -306,7 +306,7 @@ pub struct StoreArgs {
         conflicts_with_all = ["db", "multi_process", "no_verify"]
     )]
     pub postgres: Option<String>,
-    /// The PostgreSQL schema holding the store's tables [default: orgstore].
+    /// The PostgreSQL schema holding the store's tables (default: orgstore).
     #[arg(long, value_name = "NAME", requires = "postgres")]
     pub postgres_schema: Option<String>,
     /// Share the file with other processes (a `serve --multi-process`, other CLI runs).

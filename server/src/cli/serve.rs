@@ -45,19 +45,24 @@ pub struct ServeArgs {
         conflicts_with = "db"
     )]
     pub postgres: Option<String>,
-    /// The PostgreSQL schema holding the store's tables, created on first use [default:
-    /// orgstore]. Several stores can share a database in different schemas.
+    /// The PostgreSQL schema holding the store's tables, created on first use (default:
+    /// orgstore). Several stores can share a database in different schemas.
     #[arg(long, value_name = "NAME", requires = "postgres")]
     pub postgres_schema: Option<String>,
-    /// Connections to PostgreSQL kept at most [default: --max-concurrent, so that a store call
-    /// never waits for a connection].
-    #[arg(long, value_name = "N", requires = "postgres", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Connections to PostgreSQL kept at most (default: --max-concurrent, so that a store call
+    /// never waits for a connection).
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "postgres",
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
     pub pool_size: Option<u32>,
-    /// Longest wait for a free PostgreSQL connection before a call fails [default: 5s].
+    /// Longest wait for a free PostgreSQL connection before a call fails (default: 5s).
     #[arg(long, value_name = "DURATION", requires = "postgres", value_parser = parse_duration)]
     pub pool_timeout: Option<Duration>,
     /// Longest a commit on PostgreSQL may take, e.g. waiting for a synchronous standby; past it
-    /// the commit is cut short and the request answers OUTCOME_UNKNOWN [default: 10s].
+    /// the commit is cut short and the request answers OUTCOME_UNKNOWN (default: 10s).
     #[arg(long, value_name = "DURATION", requires = "postgres", value_parser = parse_duration)]
     pub commit_deadline: Option<Duration>,
     /// The address to listen on (HTTP/1.1 and HTTP/2 on one port).
@@ -85,7 +90,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub seed: Option<PathBuf>,
     /// Where the ids already seeded are recorded, so that a restart does not bring back what
-    /// the application deleted [default: `<db>.seeded`]. Required for --seed with --postgres:
+    /// the application deleted (default: `<db>.seeded`). Required for --seed with --postgres:
     /// keep it where every server of the store sees it, or seed from one server only.
     #[arg(long, value_name = "FILE", requires = "seed")]
     pub seed_record: Option<PathBuf>,
