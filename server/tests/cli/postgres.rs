@@ -127,8 +127,22 @@ fn a_store_moves_from_a_file_to_postgres_and_back_byte_for_byte() {
     assert_eq!(from_file.code, 0, "{from_file:#?}");
     assert_eq!(from_file.stdout.lines().count(), count);
 
-    // Through a real pipe: export from the file | import into PostgreSQL.
+    // A dry run on PostgreSQL checks every line and writes nothing.
     let pg = PgStore::new(&url);
+    let dry = pg.cli_with(
+        "import",
+        &["--dry-run", "--json", "-"],
+        from_file.stdout.as_bytes(),
+    );
+    assert_eq!(dry.code, 0, "{dry:#?}");
+    let summary = &dry.stderr_json()[0];
+    assert_eq!(
+        (&summary["dry_run"], &summary["imported"]),
+        (&Value::from(true), &Value::from(count))
+    );
+    assert_eq!(pg.cli("export", &[]).stdout, "", "nothing written");
+
+    // Through a real pipe: export from the file | import into PostgreSQL.
     let piped = std::process::Command::new("sh")
         .args([
             "-c",
