@@ -5,7 +5,10 @@
 //! 16 random bytes, the MAC is HMAC-SHA256 over `ost1.<payload>` with the token key. Nothing
 //! about tokens is stored: any server holding the same key accepts them, across restarts,
 //! until they expire. The key and generated credentials are kept in a JSON file beside the
-//! store (`<db>.credentials`, mode 0600), or the key is given on the command line.
+//! store (`<db>.credentials`, mode 0600), or the key is given on the command line. A server on
+//! a PostgreSQL store has no file to keep them beside, and shares its store with other servers
+//! that must accept the same client and each other's tokens: there, the credentials and the
+//! key are always given ([`given`]).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -82,8 +85,8 @@ pub struct Settled {
     pub credentials: Credentials,
     /// Whether the client credentials were generated now (then they are worth printing).
     pub generated: bool,
-    /// The credentials file.
-    pub path: PathBuf,
+    /// The credentials file; `None` when everything was given ([`given`]).
+    pub path: Option<PathBuf>,
 }
 
 /// Why the credentials could not be settled.
@@ -162,12 +165,7 @@ pub fn settle(
             k
         }
     };
-    if key.len() < MIN_KEY_LEN {
-        return Err(CredentialsError(format!(
-            "the token key must be at least {MIN_KEY_LEN} bytes, got {}",
-            key.len()
-        )));
-    }
+    check_key(&key)?;
     if changed {
         write_private(&path, &file)?;
     }
@@ -176,8 +174,52 @@ pub fn settle(
         auth,
         credentials,
         generated,
-        path,
+        path: Some(path),
     })
+}
+
+/// Settles credentials and the token key that were all given, reading and writing no file
+/// (a server on a PostgreSQL store).
+///
+/// # Errors
+///
+/// A key shorter than [`MIN_KEY_LEN`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use orgstore_server::auth::{given, Credentials};
+///
+/// let creds = Credentials { client_id: "skc_1".into(), client_secret: "s3cret".into() };
+/// let settled = given(creds, &[7; 32], Duration::from_secs(60)).unwrap();
+/// assert!(!settled.generated);
+/// assert_eq!(settled.path, None);
+/// assert!(settled.auth.client_matches("skc_1", "s3cret"));
+/// ```
+pub fn given(
+    credentials: Credentials,
+    key: &[u8],
+    ttl: Duration,
+) -> Result<Settled, CredentialsError> {
+    check_key(key)?;
+    let auth = Auth::new(&credentials, key, ttl)?;
+    Ok(Settled {
+        auth,
+        credentials,
+        generated: false,
+        path: None,
+    })
+}
+
+fn check_key(key: &[u8]) -> Result<(), CredentialsError> {
+    if key.len() < MIN_KEY_LEN {
+        return Err(CredentialsError(format!(
+            "the token key must be at least {MIN_KEY_LEN} bytes, got {}",
+            key.len()
+        )));
+    }
+    Ok(())
 }
 
 fn random<const N: usize>(rng: &SystemRandom) -> Result<[u8; N], CredentialsError> {
@@ -564,7 +606,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&first.path)
+            let mode = std::fs::metadata(first.path.as_ref().expect("a file"))
                 .expect("meta")
                 .permissions()
                 .mode();
@@ -579,6 +621,24 @@ mod tests {
         assert_eq!(third.credentials, given);
         assert_eq!(third.auth.verify(&token), Ok(()));
         assert!(settle(&db, None, Some(b"short"), Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn given_credentials_and_key() {
+        let creds = Credentials {
+            client_id: "mine".into(),
+            client_secret: "pw".into(),
+        };
+        let key = [9u8; MIN_KEY_LEN];
+        let a = given(creds.clone(), &key, Duration::from_secs(60)).expect("given");
+        let b = given(creds.clone(), &key, Duration::from_secs(60)).expect("again");
+        // Servers sharing the key accept each other's tokens.
+        let (token, _) = a.auth.issue().expect("token");
+        assert_eq!(b.auth.verify(&token), Ok(()));
+        assert!(!a.generated && a.path.is_none());
+        let err =
+            given(creds, &key[..MIN_KEY_LEN - 1], Duration::from_secs(60)).expect_err("short key");
+        assert!(err.0.contains("at least 32 bytes"), "{err}");
     }
 
     #[test]

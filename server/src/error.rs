@@ -6,6 +6,17 @@
 //! `ErrorInfo` detail, `rest::error` to the JSON body `{"code", "message", "details"}`. The
 //! statuses of the library's errors are the library's own ([`orgstore::ErrorCode`]); this module
 //! never decides them again.
+//!
+//! Two codes come only from a store shared by several writers (PostgreSQL):
+//!
+//! - `ABORTED` (HTTP 409, gRPC 10): the write lost a race with a concurrent one and did nothing;
+//!   sending it again is safe. (The store has already retried a one-shot write a few times.)
+//! - `OUTCOME_UNKNOWN` (HTTP 500, gRPC 2 `UNKNOWN`): the write was sent but whether it took
+//!   effect is not known (the connection was lost while it committed, or its commit was cut
+//!   short waiting for replication). The organization it was about is named in the message and
+//!   in the `ErrorInfo`'s `resource_info.resource_name`: read it back to learn the outcome. It is
+//!   never `UNAVAILABLE` (14), which clients retry blindly: a blind retry of a create could make
+//!   a second organization.
 
 use std::fmt;
 
@@ -108,6 +119,10 @@ pub struct ApiError {
     pub message: String,
     /// Every broken input rule (empty unless the input was invalid).
     pub violations: Vec<Violation>,
+    /// The organization the error is about, when the client needs its id to act: the
+    /// organization of a write whose outcome is unknown (for a create, the id it was given).
+    /// Carried in `ErrorInfo.resource_info.resource_name`.
+    pub resource: Option<String>,
 }
 
 impl ApiError {
@@ -117,6 +132,7 @@ impl ApiError {
             code,
             message: message.into(),
             violations: Vec::new(),
+            resource: None,
         }
     }
 
@@ -141,6 +157,7 @@ impl ApiError {
                 violation.field, violation.description
             ),
             violations: vec![violation],
+            resource: None,
         }
     }
 
@@ -168,9 +185,52 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// An error's message followed by those of its sources that it does not already contain (a
+/// storage error says only "storage failure"; its sources say what failed): for logs and
+/// operators, never for API clients.
+///
+/// # Examples
+///
+/// ```
+/// let err = orgstore::OrgStore::open("/nonexistent/dir/orgs.redb").unwrap_err();
+/// let text = orgstore_server::error::full_message(&err);
+/// assert!(text.starts_with("storage failure: "), "{text}");
+/// ```
+pub fn full_message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = inner.source();
+    }
+    message
+}
+
 impl From<Error> for ApiError {
+    /// The library's error as the server reports it: the library's code (so its status on both
+    /// surfaces), its message, its field violations, and for `OUTCOME_UNKNOWN` the
+    /// organization's id, in the message and in [`resource`](ApiError::resource).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore::{Error, ErrorCode, OrgId};
+    /// use orgstore_server::error::{ApiError, Code};
+    ///
+    /// let id = OrgId::parse("org_01JD8Z3V7W8Q2M4N6P8R0T2V4X").unwrap();
+    /// let err = ApiError::from(Error::OutcomeUnknown { id: Some(id), message: "cut short".into() });
+    /// assert_eq!(err.code, Code::Store(ErrorCode::OutcomeUnknown));
+    /// assert_eq!((err.code.http_status(), err.code.grpc_code()), (500, 2));
+    /// assert!(err.message.contains("org_01JD8Z3V7W8Q2M4N6P8R0T2V4X"));
+    /// assert_eq!(err.resource.as_deref(), Some("org_01JD8Z3V7W8Q2M4N6P8R0T2V4X"));
+    /// ```
     fn from(err: Error) -> Self {
         let code = Code::Store(err.code());
+        let mut resource = None;
         // The library's messages say what the SDKs' tests look for ("already exists", "not
         // found", the field).
         let message = match &err {
@@ -181,6 +241,21 @@ impl From<Error> for ApiError {
             Error::Corrupted { .. } => {
                 tracing::error!(error = %err, "corrupted data");
                 err.to_string()
+            }
+            Error::OutcomeUnknown { id, .. } => {
+                let message = match id {
+                    Some(id) => format!(
+                        "{err}; organization {id}: read it back to learn whether the write took \
+                         effect before sending it again"
+                    ),
+                    None => format!(
+                        "{err}; read the organization back to learn whether the write took \
+                         effect before sending it again"
+                    ),
+                };
+                tracing::warn!(id = ?id.as_ref().map(orgstore::OrgId::as_str), error = %err, "write outcome unknown");
+                resource = id.as_ref().map(|id| id.as_str().to_owned());
+                message
             }
             _ => err.to_string(),
         };
@@ -196,6 +271,7 @@ impl From<Error> for ApiError {
             code,
             message,
             violations,
+            resource,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `orgstore serve`: Scalekit's organization API, served locally over an OrgStore file.
+//! `orgstore serve`: Scalekit's organization API, served over an OrgStore file or, with
+//! `--postgres URL`, over a PostgreSQL store shared by several servers.
 //!
 //! One port speaks HTTP/1.1 and HTTP/2 (cleartext h2c, or TLS with ALPN `h2`/`http/1.1`) and
 //! serves two surfaces over one store:
@@ -14,9 +15,16 @@
 //! Both need a bearer token from `POST /oauth/token` (OAuth2 client credentials). `GET
 //! /health` tells readiness.
 //!
+//! The store is a file (`--db`, the embedded engine), or a PostgreSQL store (`--postgres`,
+//! [`postgres`]; the `postgres` feature, on by default in this crate). On PostgreSQL two more
+//! answers exist: `ABORTED` (409 / gRPC 10, a write that lost a race and did nothing: safe to
+//! send again) and `OUTCOME_UNKNOWN` (500 / gRPC 2, a write whose outcome is not known: read
+//! the organization it names back first); see [`error`].
+//!
 //! The crate is laid out one concern per module: the surfaces ([`rest`], [`grpc`]) only
 //! convert ([`convert`]), call the shared operations ([`ops`]) and map errors ([`error`]);
 //! [`auth`], [`tls`], [`logging`], [`limits`] and [`body`] are small and separate;
+//! [`postgres`] holds the PostgreSQL store's settings and the one place that connects;
 //! [`server`] holds the listener and the shutdown.
 //!
 //! # Examples
@@ -45,6 +53,7 @@ pub mod grpc;
 pub mod limits;
 pub mod logging;
 pub mod ops;
+pub mod postgres;
 pub mod proto;
 pub mod readers;
 pub mod rest;

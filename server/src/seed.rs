@@ -3,11 +3,17 @@
 //! Each line is one organization in the library's JSON form (`id` and `display_name`
 //! required; `create_time` and `update_time` default to now, `region_code` to `"US"`). Blank
 //! lines are skipped. Only ids never seeded before are imported, and only when absent from
-//! the store: the ids applied are recorded beside the store (`<db>.seeded`, one per line), so
-//! a restart with the same seed changes nothing, and an organization the application deleted
-//! or edited is left as the application left it. The whole seed is one transaction: a bad
-//! line or a clash (say, an external id the application already uses) fails the start and
-//! writes nothing.
+//! the store: the ids applied are recorded in a file (one per line; for a store file, beside it
+//! as `<db>.seeded`), so a restart with the same seed changes nothing, and an organization the
+//! application deleted or edited is left as the application left it. The whole seed is one
+//! transaction: a bad line or a clash (say, an external id the application already uses) fails
+//! the start and writes nothing.
+//!
+//! A PostgreSQL store has no file to keep the record beside: `serve --postgres` takes it from
+//! `--seed-record FILE`. Servers sharing one store should share that record (or only one of
+//! them should seed): a server with a record of its own would bring back an organization the
+//! application deleted through another. Servers seeding the same store at once may conflict;
+//! the seed is then run again (it reads the store anew), a bounded number of times.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -45,7 +51,11 @@ pub fn record_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Applies the seed file at `seed` to `store` (whose file is `db`).
+/// How many times a seed that conflicts with a concurrent writer is run.
+const ATTEMPTS: u32 = 5;
+
+/// Applies the seed file at `seed` to `store`, recording the ids applied in the file at
+/// `record` (for a store file, [`record_path`] of it).
 ///
 /// # Errors
 ///
@@ -63,21 +73,21 @@ pub fn record_path(db: &Path) -> PathBuf {
 /// let file = dir.path().join("seed.jsonl");
 /// std::fs::write(&file, "{\"id\": \"org_1\", \"display_name\": \"Acme\"}\n").unwrap();
 /// let store = OrgStore::open(&db)?;
-/// assert_eq!(seed::apply(&store, &file, &db).unwrap().imported, 1);
+/// let record = seed::record_path(&db);
+/// assert_eq!(seed::apply(&store, &file, &record).unwrap().imported, 1);
 /// store.delete("org_1")?;
 /// // The application deleted it: the seed does not bring it back.
-/// assert_eq!(seed::apply(&store, &file, &db).unwrap().imported, 0);
+/// assert_eq!(seed::apply(&store, &file, &record).unwrap().imported, 0);
 /// assert_eq!(store.get("org_1")?, None);
 /// # Ok::<(), orgstore::Error>(())
 /// ```
-pub fn apply(store: &OrgStore, seed: &Path, db: &Path) -> Result<SeedReport, SeedError> {
+pub fn apply(store: &OrgStore, seed: &Path, record: &Path) -> Result<SeedReport, SeedError> {
     let text = std::fs::read_to_string(seed)
         .map_err(|e| SeedError(format!("seed file {}: {e}", seed.display())))?;
-    let record = record_path(db);
-    let mut applied: HashSet<String> = match std::fs::read_to_string(&record) {
+    let mut applied: HashSet<String> = match std::fs::read_to_string(record) {
         Ok(text) => text.lines().map(str::to_owned).collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashSet::new(),
-        Err(e) => return Err(SeedError(format!("{}: {e}", record.display()))),
+        Err(e) => return Err(SeedError(format!("seed record {}: {e}", record.display()))),
     };
     let now = OffsetDateTime::now_utc()
         .format(&Rfc3339)
@@ -100,26 +110,23 @@ pub fn apply(store: &OrgStore, seed: &Path, db: &Path) -> Result<SeedReport, See
         }
         lines.push((n, org));
     }
-    let mut report = SeedReport::default();
-    let mut newly = Vec::new();
-    store.transaction(|txn| {
-        for (n, org) in lines {
-            let id = org.id.as_str().to_owned();
-            if applied.contains(&id) {
-                report.skipped += 1;
-                continue;
+    let mut attempt = 0;
+    let (report, newly) = loop {
+        attempt += 1;
+        match write(store, seed, &lines, &applied) {
+            Err(Attempt::Conflict(_)) if attempt < ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(20 << attempt));
             }
-            let present = txn.get(&org.id).map_err(|e| line_error(seed, n, &e))?;
-            if present.is_some() {
-                report.skipped += 1;
-            } else {
-                txn.import(org).map_err(|e| line_error(seed, n, &e))?;
-                report.imported += 1;
+            Err(Attempt::Conflict(err)) => {
+                return Err(SeedError(format!(
+                    "seed file {}: {err} (after {ATTEMPTS} attempts)",
+                    seed.display()
+                )))
             }
-            newly.push(id);
+            Err(Attempt::Failed(err)) => return Err(err),
+            Ok(done) => break done,
         }
-        Ok::<_, SeedError>(())
-    })?;
+    };
     if !newly.is_empty() {
         applied.extend(newly);
         let mut ids: Vec<&String> = applied.iter().collect();
@@ -132,20 +139,70 @@ pub fn apply(store: &OrgStore, seed: &Path, db: &Path) -> Result<SeedReport, See
         let mut tmp = OsString::from(record.as_os_str());
         tmp.push(".tmp");
         std::fs::write(&tmp, out)
-            .and_then(|()| std::fs::rename(&tmp, &record))
+            .and_then(|()| std::fs::rename(&tmp, record))
             .map_err(|e| SeedError(format!("{}: {e}", record.display())))?;
     }
     Ok(report)
 }
 
-impl From<orgstore::Error> for SeedError {
+/// Why one run of the seed's transaction failed.
+enum Attempt {
+    /// A concurrent writer conflicted ([`orgstore::Error::Aborted`]): nothing was written, and
+    /// running the seed again is safe.
+    Conflict(orgstore::Error),
+    /// Anything else: the seed fails.
+    Failed(SeedError),
+}
+
+impl From<orgstore::Error> for Attempt {
     fn from(err: orgstore::Error) -> Self {
-        SeedError(err.to_string())
+        match err {
+            orgstore::Error::Aborted { .. } => Attempt::Conflict(err),
+            err => Attempt::Failed(SeedError(err.to_string())),
+        }
     }
 }
 
-fn line_error(seed: &Path, n: usize, err: &orgstore::Error) -> SeedError {
-    SeedError(format!("seed file {} line {n}: {err}", seed.display()))
+/// One run of the seed's transaction: imports the lines whose ids are neither recorded nor
+/// stored; returns the report and the ids newly applied.
+fn write(
+    store: &OrgStore,
+    seed: &Path,
+    lines: &[(usize, Organization)],
+    applied: &HashSet<String>,
+) -> Result<(SeedReport, Vec<String>), Attempt> {
+    let mut report = SeedReport::default();
+    let mut newly = Vec::new();
+    store.transaction(|txn| {
+        for (n, org) in lines {
+            let id = org.id.as_str().to_owned();
+            if applied.contains(&id) {
+                report.skipped += 1;
+                continue;
+            }
+            let present = txn.get(&org.id).map_err(|e| line_error(seed, *n, e))?;
+            if present.is_some() {
+                report.skipped += 1;
+            } else {
+                txn.import(org.clone())
+                    .map_err(|e| line_error(seed, *n, e))?;
+                report.imported += 1;
+            }
+            newly.push(id);
+        }
+        Ok::<_, Attempt>(())
+    })?;
+    Ok((report, newly))
+}
+
+fn line_error(seed: &Path, n: usize, err: orgstore::Error) -> Attempt {
+    match err {
+        orgstore::Error::Aborted { .. } => Attempt::Conflict(err),
+        err => Attempt::Failed(SeedError(format!(
+            "seed file {} line {n}: {err}",
+            seed.display()
+        ))),
+    }
 }
 
 fn parse_line(line: &str, now: &str) -> Result<Organization, String> {
@@ -179,7 +236,7 @@ mod tests {
             "{\"id\":\"org_1\",\"display_name\":\"A\"}\n\n{\"id\":\"nope\",\"display_name\":\"B\"}\n",
         )
         .expect("write");
-        let err = apply(&store, &file, &db).expect_err("must fail");
+        let err = apply(&store, &file, &record_path(&db)).expect_err("must fail");
         assert!(err.0.contains("line 3"), "{err}");
         assert_eq!(store.count(None).expect("count"), 0);
         std::fs::write(
@@ -187,7 +244,7 @@ mod tests {
             "{\"id\":\"org_1\",\"display_name\":\"A\",\"external_id\":\"x\"}\n{\"id\":\"org_2\",\"display_name\":\"B\",\"external_id\":\"x\"}\n",
         )
         .expect("write");
-        let err = apply(&store, &file, &db).expect_err("must fail");
+        let err = apply(&store, &file, &record_path(&db)).expect_err("must fail");
         assert!(err.0.contains("line 2"), "{err}");
         assert_eq!(store.count(None).expect("count"), 0, "one transaction");
         assert!(!record_path(&db).exists());
@@ -205,7 +262,7 @@ mod tests {
         )
         .expect("write");
         assert_eq!(
-            apply(&store, &file, &db).expect("seed"),
+            apply(&store, &file, &record_path(&db)).expect("seed"),
             SeedReport {
                 imported: 2,
                 skipped: 0
@@ -218,7 +275,7 @@ mod tests {
             )
             .expect("edit");
         assert_eq!(
-            apply(&store, &file, &db).expect("again"),
+            apply(&store, &file, &record_path(&db)).expect("again"),
             SeedReport {
                 imported: 0,
                 skipped: 2

@@ -1,10 +1,11 @@
-//! The listener and the life of the server: start (open the store, seed, settle credentials,
-//! bind), serve one port (HTTP/1.1 and h2c, or TLS with ALPN), and shut down gracefully.
+//! The listener and the life of the server: start (open the store — a file, or a PostgreSQL
+//! store — seed, settle credentials, bind), serve one port (HTTP/1.1 and h2c, or TLS with ALPN),
+//! and shut down gracefully.
 //!
 //! Shutdown: stop accepting; ask every connection to finish (HTTP/1.1 closes after its
 //! current request, HTTP/2 sends GOAWAY and finishes its streams); after a grace period cut
 //! what is left; wait until no store call runs (a started call is never abandoned); then drop
-//! the last handle of the store, which closes the file.
+//! the last handle of the store, which closes the file (or the connections to PostgreSQL).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,9 +31,10 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::auth::{self, Auth, Credentials};
-use crate::error::{ApiError, Code};
+use crate::error::{full_message, ApiError, Code};
 use crate::limits::{Limiter, Limits};
 use crate::ops::Ops;
+use crate::postgres::PostgresConfig;
 use crate::{body, grpc, logging, rest, seed, tls};
 
 /// Longest TLS handshake accepted.
@@ -41,15 +43,30 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything `orgstore serve` is told.
+///
+/// The store is the file at [`db`](Self::db), or the PostgreSQL store of
+/// [`postgres`](Self::postgres) when that is set. A PostgreSQL store is shared by every server
+/// connected to it, and there is no file to keep generated state beside, so with it:
+///
+/// - [`credentials`](Self::credentials) and [`token_key`](Self::token_key) must be given (every
+///   server of the store must accept the same client and each other's tokens);
+/// - a [`seed`](Self::seed) needs a [`seed_record`](Self::seed_record) (see [`crate::seed`]);
+/// - [`multi_process`](Self::multi_process), a file setting, is refused.
+///
+/// [`Server::start`] refuses any of these with a message naming the flag.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
-    /// The store file (created if missing).
+    /// The store file (created if missing); not used when [`postgres`](Self::postgres) is set.
     pub db: PathBuf,
+    /// A PostgreSQL store instead of the file.
+    pub postgres: Option<PostgresConfig>,
     /// The address to listen on; port 0 picks a free one.
     pub listen: SocketAddr,
-    /// The client credentials; `None`: from the credentials file, generated the first time.
+    /// The client credentials; `None`: from the credentials file, generated the first time
+    /// (store files only).
     pub credentials: Option<Credentials>,
-    /// The token key; `None`: from the credentials file, generated the first time.
+    /// The token key; `None`: from the credentials file, generated the first time (store files
+    /// only).
     pub token_key: Option<Vec<u8>>,
     /// How long a token lives.
     pub token_ttl: Duration,
@@ -57,7 +74,10 @@ pub struct ServeConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// A JSON Lines file of organizations to import at start (see [`crate::seed`]).
     pub seed: Option<PathBuf>,
-    /// Open the store so that other processes may use the file too.
+    /// Where the ids the seed applied are recorded; `None`: `<db>.seeded` beside the store
+    /// file (required with a PostgreSQL store and a seed).
+    pub seed_record: Option<PathBuf>,
+    /// Open the store file so that other processes may use it too (store files only).
     pub multi_process: bool,
     /// Bounds on bodies and store calls.
     pub limits: Limits,
@@ -66,7 +86,7 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// The defaults for the store at `db`: 127.0.0.1:8080, tokens for 24 hours, cleartext.
+    /// The defaults for the store file at `db`: 127.0.0.1:8080, tokens for 24 hours, cleartext.
     ///
     /// # Examples
     ///
@@ -78,16 +98,81 @@ impl ServeConfig {
     pub fn new(db: impl Into<PathBuf>) -> Self {
         ServeConfig {
             db: db.into(),
+            postgres: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             credentials: None,
             token_key: None,
             token_ttl: Duration::from_secs(24 * 3600),
             tls: None,
             seed: None,
+            seed_record: None,
             multi_process: false,
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(30),
         }
+    }
+
+    /// The defaults for the PostgreSQL store `postgres`; the credentials and the token key
+    /// are still to be given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore_server::postgres::PostgresConfig;
+    /// use orgstore_server::auth::Credentials;
+    ///
+    /// let mut config = orgstore_server::ServeConfig::postgres(PostgresConfig::new("postgres://app@db/t"));
+    /// config.credentials = Some(Credentials { client_id: "skc_1".into(), client_secret: "s3cret".into() });
+    /// config.token_key = Some(std::env::var("TOKEN_KEY").unwrap_or_default().into_bytes());
+    /// assert!(config.postgres.is_some());
+    /// ```
+    pub fn postgres(postgres: PostgresConfig) -> Self {
+        ServeConfig {
+            postgres: Some(postgres),
+            ..ServeConfig::new(PathBuf::new())
+        }
+    }
+
+    /// The store, for people and logs: the file's path, or the PostgreSQL store without its
+    /// password.
+    pub fn store_name(&self) -> String {
+        match &self.postgres {
+            Some(pg) => pg.describe(),
+            None => self.db.display().to_string(),
+        }
+    }
+
+    /// What a PostgreSQL store needs and a file setting it refuses (see the type's docs).
+    fn check(&self) -> Result<(), ServeError> {
+        if self.postgres.is_none() {
+            return Ok(());
+        }
+        let refuse = |what: &str| {
+            Err(ServeError(format!(
+                "with a PostgreSQL store (--postgres), {what}"
+            )))
+        };
+        if self.multi_process {
+            return refuse(
+                "--multi-process does not apply: it lets processes share a store file, and a \
+                 PostgreSQL store is shared by every server connected to it",
+            );
+        }
+        if self.credentials.is_none() || self.token_key.is_none() {
+            return refuse(
+                "give --client-id, --client-secret and --token-key (or ORGSTORE_CLIENT_ID, \
+                 ORGSTORE_CLIENT_SECRET, ORGSTORE_TOKEN_KEY): every server of a shared store must \
+                 accept the same client and each other's tokens, and there is no store file to \
+                 keep generated ones beside",
+            );
+        }
+        if self.seed.is_some() && self.seed_record.is_none() {
+            return refuse(
+                "--seed needs --seed-record FILE, where the ids already seeded are recorded (on \
+                 storage the servers of the store share, or seed from one server only)",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -121,7 +206,7 @@ pub struct Server {
     addr: SocketAddr,
     credentials: Credentials,
     generated: bool,
-    credentials_path: PathBuf,
+    credentials_path: Option<PathBuf>,
     seeded: Option<seed::SeedReport>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -132,42 +217,67 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// The store cannot be opened (e.g. another process holds it without `--multi-process`),
-    /// the seed or credentials fail, TLS files are bad, or the address cannot be bound.
+    /// The configuration does not fit a PostgreSQL store (see [`ServeConfig`]), the store
+    /// cannot be opened (e.g. another process holds the file without `--multi-process`, or the
+    /// PostgreSQL server cannot be reached), the seed or credentials fail, TLS files are bad,
+    /// or the address cannot be bound.
     pub async fn start(config: ServeConfig) -> Result<Server, ServeError> {
+        config.check()?;
+        let store_name = config.store_name();
         let ServeConfig {
             db,
+            postgres,
             listen,
             credentials,
             token_key,
             token_ttl,
             tls,
             seed,
+            seed_record,
             multi_process,
             limits,
             shutdown_grace,
         } = config;
-        let opened = {
-            let db = db.clone();
-            tokio::task::spawn_blocking(move || open_and_seed(&db, multi_process, seed.as_deref()))
+        let target = match postgres {
+            Some(pg) => Target::Postgres(pg),
+            None => Target::File {
+                db: db.clone(),
+                multi_process,
+            },
+        };
+        let record = seed_record.unwrap_or_else(|| seed::record_path(&db));
+        let opened =
+            tokio::task::spawn_blocking(move || open_and_seed(&target, seed.as_deref(), &record))
                 .await
-                .map_err(|e| ServeError(format!("opening the store failed: {e}")))??
-        };
-        let (store, seeded) = opened;
-        let settled = auth::settle(&db, credentials, token_key.as_deref(), token_ttl)
-            .map_err(|e| ServeError(e.to_string()))?;
-        let acceptor = match &tls {
-            Some((cert, key)) => {
-                Some(tls::acceptor(cert, key).map_err(|e| ServeError(format!("TLS: {e}")))?)
+                .map_err(|e| ServeError(format!("opening the store failed: {e}")))??;
+        let (store, seeded, on_postgres) = opened;
+        let ready_to_serve = async {
+            let settled = match (on_postgres, credentials, token_key) {
+                (true, Some(credentials), Some(key)) => auth::given(credentials, &key, token_ttl),
+                (_, credentials, key) => auth::settle(&db, credentials, key.as_deref(), token_ttl),
             }
-            None => None,
+            .map_err(|e| ServeError(e.to_string()))?;
+            let acceptor = match &tls {
+                Some((cert, key)) => {
+                    Some(tls::acceptor(cert, key).map_err(|e| ServeError(format!("TLS: {e}")))?)
+                }
+                None => None,
+            };
+            let listener = TcpListener::bind(listen)
+                .await
+                .map_err(|e| ServeError(format!("cannot listen on {listen}: {e}")))?;
+            let addr = listener
+                .local_addr()
+                .map_err(|e| ServeError(format!("cannot listen on {listen}: {e}")))?;
+            Ok::<_, ServeError>((settled, acceptor, listener, addr))
         };
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|e| ServeError(format!("cannot listen on {listen}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| ServeError(format!("cannot listen on {listen}: {e}")))?;
+        let (settled, acceptor, listener, addr) = match ready_to_serve.await {
+            Ok(ready) => ready,
+            Err(err) => {
+                close(store).await;
+                return Err(err);
+            }
+        };
         let ops = Arc::new(Ops::new(store, Limiter::new(&limits)));
         let ready = Arc::new(AtomicBool::new(true));
         let app = app(
@@ -186,7 +296,7 @@ impl Server {
             ready,
             shutdown_grace,
         ));
-        tracing::info!(%addr, db = %db.display(), tls = tls.is_some(), "serving");
+        tracing::info!(%addr, store = %store_name, tls = tls.is_some(), "serving");
         Ok(Server {
             addr,
             credentials: settled.credentials,
@@ -213,9 +323,10 @@ impl Server {
         self.generated
     }
 
-    /// Where the credentials and token key are kept.
-    pub fn credentials_path(&self) -> &std::path::Path {
-        &self.credentials_path
+    /// Where the credentials and token key are kept; `None` when they were given (a
+    /// PostgreSQL store).
+    pub fn credentials_path(&self) -> Option<&std::path::Path> {
+        self.credentials_path.as_deref()
     }
 
     /// What the seed did, if one was given.
@@ -291,20 +402,50 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The store to open.
+enum Target {
+    File { db: PathBuf, multi_process: bool },
+    Postgres(PostgresConfig),
+}
+
+/// Opens the store and applies the seed; says whether the store is on PostgreSQL.
 fn open_and_seed(
-    db: &std::path::Path,
-    multi_process: bool,
+    target: &Target,
     seed: Option<&std::path::Path>,
-) -> Result<(OrgStore, Option<seed::SeedReport>), ServeError> {
-    let store = OrgStore::builder()
-        .multi_process(multi_process)
-        .open(db)
-        .map_err(|e| ServeError(format!("cannot open the store {}: {e}", db.display())))?;
+    record: &std::path::Path,
+) -> Result<(OrgStore, Option<seed::SeedReport>, bool), ServeError> {
+    let (store, on_postgres) = match target {
+        Target::File { db, multi_process } => {
+            let store = OrgStore::builder()
+                .multi_process(*multi_process)
+                .open(db)
+                .map_err(|e| {
+                    ServeError(format!(
+                        "cannot open the store {}: {}",
+                        db.display(),
+                        full_message(&e)
+                    ))
+                })?;
+            (store, false)
+        }
+        Target::Postgres(pg) => {
+            let store = crate::postgres::connect(pg).map_err(|e| {
+                ServeError(format!(
+                    "cannot open the store {}: {}",
+                    pg.describe(),
+                    full_message(&e)
+                ))
+            })?;
+            (store, true)
+        }
+    };
     let report = match seed {
-        Some(file) => Some(seed::apply(&store, file, db).map_err(|e| ServeError(e.to_string()))?),
+        Some(file) => {
+            Some(seed::apply(&store, file, record).map_err(|e| ServeError(e.to_string()))?)
+        }
         None => None,
     };
-    Ok((store, report))
+    Ok((store, report, on_postgres))
 }
 
 /// The one router of both surfaces.
@@ -464,8 +605,18 @@ async fn run(
     drop(app);
     // A store call whose client went away still runs to its end.
     ops.limiter().drain().await;
-    if Arc::try_unwrap(ops).is_err() {
+    if let Ok(ops) = Arc::try_unwrap(ops) {
+        close(ops).await;
+    } else {
         tracing::error!("the store is still referenced at shutdown");
     }
     tracing::info!("stopped; store closed");
+}
+
+/// Drops the last handle of the store on a blocking thread: closing a PostgreSQL store's
+/// connections blocks, which an async worker thread must not do.
+async fn close(store: impl Send + 'static) {
+    if let Err(err) = tokio::task::spawn_blocking(move || drop(store)).await {
+        tracing::error!(error = %err, "closing the store failed");
+    }
 }

@@ -1,4 +1,5 @@
-//! `orgstore backup`.
+//! `orgstore backup`: store files only (a PostgreSQL store is backed up by its server's own
+//! means, e.g. `pg_dump` or base backups; `export` writes its organizations as JSON Lines).
 
 use std::path::PathBuf;
 
@@ -10,7 +11,9 @@ use super::common::{file_size, print_json, CliResult, StoreArgs};
 /// Examples shown by `orgstore backup --help`.
 pub const EXAMPLES: &str = "Examples:
   orgstore backup --db orgs.redb backups/orgs-$(date +%F).redb
-  orgstore backup --db orgs.redb --multi-process /tmp/copy.redb   # beside a running server";
+  orgstore backup --db orgs.redb --multi-process /tmp/copy.redb   # beside a running server
+A PostgreSQL store (--postgres) is refused: back it up with the server's own tools (pg_dump,
+base backups), or copy its organizations with `orgstore export --postgres URL > orgs.jsonl`.";
 
 /// The flags of `orgstore backup`.
 #[derive(Debug, Args)]
@@ -39,9 +42,14 @@ pub struct BackupReport {
 ///
 /// # Errors
 ///
-/// `FAILED_PRECONDITION` when `DEST` exists; `DATA_LOSS` if the copy does not verify;
-/// storage errors; the errors of opening the store.
+/// `FAILED_PRECONDITION` for a PostgreSQL store, or when `DEST` exists; `DATA_LOSS` if the
+/// copy does not verify; storage errors; the errors of opening the store.
 pub fn run(args: &BackupArgs) -> CliResult {
+    args.store.require_file_store(
+        "backup",
+        "back it up with the server's own tools (pg_dump, base backups), or copy its \
+         organizations with `orgstore export --postgres URL > orgs.jsonl`",
+    )?;
     let store = args.store.open_existing()?;
     let organizations = store.backup_to(&args.dest)?;
     drop(store);

@@ -1,4 +1,8 @@
 //! `orgstore check`: the file's checksums and the indexes' agreement with the records.
+//!
+//! On a PostgreSQL store only the indexes are audited (the unique keys and counts against the
+//! records, from one snapshot): its files are its server's, checked by the server's own means
+//! (data checksums, `amcheck`).
 
 use clap::Args;
 use orgstore::{ErrorCode, OrgStore};
@@ -10,7 +14,8 @@ use super::common::{print_json, CliError, CliResult, StoreArgs};
 pub const EXAMPLES: &str = "Examples:
   orgstore check --db orgs.redb
   orgstore check --db orgs.redb --multi-process   # beside a serve --multi-process
-  orgstore check || echo \"store needs attention: exit $?\"";
+  orgstore check || echo \"store needs attention: exit $?\"
+  orgstore check --postgres \"$URL\"   # the index audit only: integrity is \"not applicable\"";
 
 /// The flags of `orgstore check`.
 #[derive(Debug, Args)]
@@ -23,12 +28,13 @@ pub struct CheckArgs {
 /// What `check` found, printed on stdout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CheckReport {
-    /// The store file.
+    /// The store file, or the PostgreSQL store (without its password).
     pub db: String,
     /// Whether no problem was found.
     pub ok: bool,
     /// `"intact"` (every checksum verified), `"repaired"` (damage found and repaired: the
-    /// latest commit may have been rolled back) or `"damaged"` (beyond repair).
+    /// latest commit may have been rolled back), `"damaged"` (beyond repair), or
+    /// `"not applicable"` (a PostgreSQL store, whose files are its server's to check).
     pub integrity: &'static str,
     /// `"consistent"` (every record and index entry agree), `"inconsistent"`, or
     /// `"not checked"` (the file is damaged).
@@ -94,6 +100,37 @@ pub fn check(store: &mut OrgStore, db: String) -> Result<CheckReport, CliError> 
         }
         Err(e) => return Err(e.into()),
     }
+    audit(store, &mut report)?;
+    Ok(report)
+}
+
+/// Checks a store whose files are not OrgStore's to verify (a PostgreSQL store): the indexes
+/// only; `integrity` is `"not applicable"`.
+///
+/// # Errors
+///
+/// Errors that are not findings about the store (e.g. a lost connection).
+///
+/// # Examples
+///
+/// ```
+/// use orgstore::OrgStore;
+/// use orgstore_server::cli::check::check_indexes;
+///
+/// let store = OrgStore::in_memory()?;
+/// let report = check_indexes(&store, "memory".into()).unwrap();
+/// assert_eq!((report.ok, report.integrity, report.indexes), (true, "not applicable", "consistent"));
+/// # Ok::<(), orgstore::Error>(())
+/// ```
+pub fn check_indexes(store: &OrgStore, db: String) -> Result<CheckReport, CliError> {
+    let mut report = CheckReport::new(db);
+    report.integrity = "not applicable";
+    audit(store, &mut report)?;
+    Ok(report)
+}
+
+/// The index audit, into `report`.
+fn audit(store: &OrgStore, report: &mut CheckReport) -> Result<(), CliError> {
     match store.check_indexes() {
         Ok(n) => {
             report.indexes = "consistent";
@@ -105,7 +142,7 @@ pub fn check(store: &mut OrgStore, db: String) -> Result<CheckReport, CliError> 
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Runs `orgstore check`: prints the report; a problem is `DATA_LOSS` (exit code 10).
@@ -114,8 +151,9 @@ pub fn check(store: &mut OrgStore, db: String) -> Result<CheckReport, CliError> 
 ///
 /// `DATA_LOSS` when the report lists a problem; the errors of opening the store.
 pub fn run(args: &CheckArgs) -> CliResult {
-    let db = args.store.db.display().to_string();
+    let db = args.store.name();
     let report = match args.store.open_unverified() {
+        Ok(store) if args.store.postgres.is_some() => check_indexes(&store, db)?,
         Ok(mut store) => check(&mut store, db)?,
         Err(e) if e.code == ErrorCode::DataLoss => {
             let mut report = CheckReport::new(db);

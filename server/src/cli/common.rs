@@ -1,7 +1,7 @@
-//! What the admin sub-commands share: the store flags, the error type and its exit codes,
-//! JSON output, flag parsers and the progress bar.
+//! What the admin sub-commands share: the store flags (a file, or a PostgreSQL store), the
+//! error type and its exit codes, JSON output, flag parsers and the progress bar.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use orgstore::{ErrorCode, Order, OrgStore, Region};
 use serde::Serialize;
 
+use crate::postgres::PostgresConfig;
+
 /// Exit code of a usage error (clap's own: unknown flag, missing argument, bad flag value).
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code of `INVALID_ARGUMENT`: input that breaks a rule (field, id, page token, import line).
@@ -21,8 +23,17 @@ pub const EXIT_NOT_FOUND: u8 = 4;
 /// Exit code of `ALREADY_EXISTS`: the external id or slug is held by another organization.
 pub const EXIT_ALREADY_EXISTS: u8 = 5;
 /// Exit code of `FAILED_PRECONDITION`: the store file is in use, missing, of a newer format;
-/// a backup destination exists; an imported id lives in the other region.
+/// a backup destination exists; an imported id lives in the other region; a file-only command
+/// on a PostgreSQL store.
 pub const EXIT_FAILED_PRECONDITION: u8 = 6;
+/// Exit code of `ABORTED`: a write on a shared (PostgreSQL) store lost a race with a concurrent
+/// one and wrote nothing; running the command again is safe.
+pub const EXIT_ABORTED: u8 = 7;
+/// Exit code of `OUTCOME_UNKNOWN`: a write on a PostgreSQL store was sent but whether it took
+/// effect is not known (the connection was lost while it committed, or the commit was cut short
+/// waiting for replication); read the organization back (its id is in the error) before
+/// running the command again.
+pub const EXIT_OUTCOME_UNKNOWN: u8 = 8;
 /// Exit code of `DATA_LOSS`: the file is damaged, or `check` found a problem.
 pub const EXIT_DATA_LOSS: u8 = 10;
 /// Exit code of `INTERNAL`: a storage or I/O failure (including writing the output).
@@ -37,6 +48,8 @@ pub const EXIT_INTERNAL: u8 = 11;
 /// use orgstore_server::cli::common::exit_code;
 ///
 /// assert_eq!(exit_code(ErrorCode::NotFound), 4);
+/// assert_eq!(exit_code(ErrorCode::Aborted), 7);
+/// assert_eq!(exit_code(ErrorCode::OutcomeUnknown), 8);
 /// assert_eq!(exit_code(ErrorCode::DataLoss), 10);
 /// ```
 pub fn exit_code(code: ErrorCode) -> u8 {
@@ -45,6 +58,8 @@ pub fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::NotFound => EXIT_NOT_FOUND,
         ErrorCode::AlreadyExists => EXIT_ALREADY_EXISTS,
         ErrorCode::FailedPrecondition => EXIT_FAILED_PRECONDITION,
+        ErrorCode::Aborted => EXIT_ABORTED,
+        ErrorCode::OutcomeUnknown => EXIT_OUTCOME_UNKNOWN,
         ErrorCode::DataLoss => EXIT_DATA_LOSS,
         _ => EXIT_INTERNAL,
     }
@@ -78,7 +93,7 @@ impl Violation {
 }
 
 /// A failed command: printed on stderr as one JSON line
-/// `{"code", "message", "violations"[, "line"]}`, and mapped to an exit code.
+/// `{"code", "message", "violations"[, "line"][, "id"]}`, and mapped to an exit code.
 ///
 /// # Examples
 ///
@@ -104,6 +119,8 @@ pub struct CliError {
     pub violations: Vec<Violation>,
     /// The line of an import file the error is about.
     pub line: Option<u64>,
+    /// The organization a write whose outcome is unknown was about (`OUTCOME_UNKNOWN`).
+    pub id: Option<String>,
 }
 
 impl CliError {
@@ -114,6 +131,7 @@ impl CliError {
             message: message.into(),
             violations: Vec::new(),
             line: None,
+            id: None,
         }
     }
 
@@ -128,6 +146,7 @@ impl CliError {
             message: format!("invalid argument: {}", listed.join("; ")),
             violations,
             line: None,
+            id: None,
         }
     }
 
@@ -171,6 +190,7 @@ impl CliError {
             message: &self.message,
             violations: &self.violations,
             line: self.line,
+            id: self.id.as_deref(),
         }
     }
 }
@@ -183,6 +203,8 @@ struct WireError<'a> {
     violations: &'a [Violation],
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
 }
 
 impl fmt::Display for CliError {
@@ -196,16 +218,24 @@ impl std::error::Error for CliError {}
 impl From<orgstore::Error> for CliError {
     fn from(err: orgstore::Error) -> Self {
         // A storage failure says only "storage failure"; its sources say what failed.
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(inner) = source {
-            let text = inner.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
+        let mut message = crate::error::full_message(&err);
+        let id = match &err {
+            orgstore::Error::OutcomeUnknown { id, .. } => {
+                match id {
+                    Some(id) => {
+                        let _ = write!(
+                            message,
+                            "; organization {id}: read it back to learn whether the write took effect"
+                        );
+                    }
+                    None => message.push_str(
+                        "; read the organization back to learn whether the write took effect",
+                    ),
+                }
+                id.as_ref().map(|id| id.as_str().to_owned())
             }
-            source = inner.source();
-        }
+            _ => None,
+        };
         CliError {
             code: err.code(),
             message,
@@ -215,6 +245,7 @@ impl From<orgstore::Error> for CliError {
                 .map(|v| Violation::new(v.field(), v.constraint(), v.description()))
                 .collect(),
             line: None,
+            id,
         }
     }
 }
@@ -257,46 +288,130 @@ pub fn print_json(value: &impl Serialize) -> CliResult {
         .map_err(|e| CliError::io("cannot write to standard output", &e))
 }
 
-/// The flags naming the store file, shared by every admin sub-command.
+/// The flags naming the store, shared by every admin sub-command: a file (`--db`), or a
+/// PostgreSQL store (`--postgres URL`, `--postgres-schema NAME`).
 #[derive(Clone, Debug, Args)]
 pub struct StoreArgs {
-    /// The store file.
+    /// The store file. Not with --postgres.
     #[arg(long, default_value = "./orgstore.redb")]
     pub db: PathBuf,
+    /// A PostgreSQL store instead of a file: a libpq connection URL, e.g.
+    /// `postgres://app:PASSWORD@db/tenants?sslmode=verify-full`. Its schema is created on
+    /// first use. compact and backup work on store files only; check audits only the indexes.
+    #[arg(
+        long,
+        env = "ORGSTORE_POSTGRES",
+        hide_env_values = true,
+        value_name = "URL",
+        conflicts_with_all = ["db", "multi_process", "no_verify"]
+    )]
+    pub postgres: Option<String>,
+    /// The PostgreSQL schema holding the store's tables (default: orgstore).
+    #[arg(long, value_name = "NAME", requires = "postgres")]
+    pub postgres_schema: Option<String>,
     /// Share the file with other processes (a `serve --multi-process`, other CLI runs).
-    /// Without it, a file another process holds is refused at once ("in use").
+    /// Without it, a file another process holds is refused at once ("in use"). Store files
+    /// only: a PostgreSQL store is always shared.
     #[arg(long)]
     pub multi_process: bool,
     /// Skip the verification of every checksum at open (faster on big stores; a damaged
-    /// file may then be found later, or not at all).
+    /// file may then be found later, or not at all). Store files only.
     #[arg(long)]
     pub no_verify: bool,
 }
 
 impl StoreArgs {
+    /// The store file at `db`, opened alone and verified (the flags' defaults).
+    pub fn file(db: impl Into<PathBuf>) -> Self {
+        StoreArgs {
+            db: db.into(),
+            postgres: None,
+            postgres_schema: None,
+            multi_process: false,
+            no_verify: false,
+        }
+    }
+
+    /// The PostgreSQL store named by `--postgres` and `--postgres-schema`, if any.
+    pub fn postgres_config(&self) -> Option<PostgresConfig> {
+        self.postgres.as_ref().map(|url| {
+            let mut config = PostgresConfig::new(url.clone());
+            if let Some(schema) = &self.postgres_schema {
+                config.schema.clone_from(schema);
+            }
+            config
+        })
+    }
+
+    /// The store, for reports and messages: the file's path, or the PostgreSQL store without
+    /// its password.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use orgstore_server::cli::common::StoreArgs;
+    ///
+    /// assert_eq!(StoreArgs::file("orgs.redb").name(), "orgs.redb");
+    /// let mut pg = StoreArgs::file("unused");
+    /// pg.postgres = Some("postgres://app:pw@db/t".into());
+    /// assert_eq!(pg.name(), "postgres://app:***@db/t (schema orgstore)");
+    /// ```
+    pub fn name(&self) -> String {
+        match self.postgres_config() {
+            Some(config) => config.describe(),
+            None => self.db.display().to_string(),
+        }
+    }
+
+    /// Refuses a PostgreSQL store for `command`, which works on store files only: `instead`
+    /// says what to use there.
+    ///
+    /// # Errors
+    ///
+    /// `FAILED_PRECONDITION` with `--postgres`.
+    pub fn require_file_store(&self, command: &str, instead: &str) -> CliResult {
+        match &self.postgres {
+            None => Ok(()),
+            Some(_) => Err(CliError::new(
+                ErrorCode::FailedPrecondition,
+                format!(
+                    "`{command}` works on store files (--db) only, not on a PostgreSQL store \
+                     ({}): {instead}",
+                    self.name()
+                ),
+            )),
+        }
+    }
+
     fn builder(&self) -> orgstore::Builder {
         OrgStore::builder()
             .multi_process(self.multi_process)
             .verify_on_open(!self.no_verify)
     }
 
-    /// Opens the store file, which must exist.
+    /// Opens the store, which must exist (a PostgreSQL store's schema is created if missing).
     ///
     /// # Errors
     ///
     /// `FAILED_PRECONDITION` when there is no file at `--db` or it is in use; the library's
-    /// open errors otherwise.
+    /// open errors otherwise (an unreachable PostgreSQL server is `INTERNAL`).
     pub fn open_existing(&self) -> Result<OrgStore, CliError> {
+        if let Some(config) = self.postgres_config() {
+            return connect(&config);
+        }
         self.require_file()?;
         self.open_with(self.builder())
     }
 
-    /// Opens the store file, creating it if missing (for the commands that write).
+    /// Opens the store, creating it if missing (for the commands that write).
     ///
     /// # Errors
     ///
     /// As for [`open_existing`](Self::open_existing), but a missing file is created.
     pub fn open_or_create(&self) -> Result<OrgStore, CliError> {
+        if let Some(config) = self.postgres_config() {
+            return connect(&config);
+        }
         self.open_with(self.builder())
     }
 
@@ -307,6 +422,9 @@ impl StoreArgs {
     ///
     /// As for [`open_existing`](Self::open_existing).
     pub fn open_unverified(&self) -> Result<OrgStore, CliError> {
+        if let Some(config) = self.postgres_config() {
+            return connect(&config);
+        }
         self.require_file()?;
         self.open_with(self.builder().verify_on_open(false))
     }
@@ -346,14 +464,23 @@ impl StoreArgs {
         })
     }
 
-    /// The size of the store file in bytes.
+    /// The size of the store file in bytes; `None` for a PostgreSQL store.
     ///
     /// # Errors
     ///
     /// `INTERNAL` when the file cannot be looked at.
-    pub fn file_size(&self) -> Result<u64, CliError> {
-        file_size(&self.db)
+    pub fn file_size(&self) -> Result<Option<u64>, CliError> {
+        match self.postgres {
+            Some(_) => Ok(None),
+            None => file_size(&self.db).map(Some),
+        }
     }
+}
+
+/// Connects to a PostgreSQL store, with the store named in the error.
+fn connect(config: &PostgresConfig) -> Result<OrgStore, CliError> {
+    crate::postgres::connect(config)
+        .map_err(|e| CliError::from(e).context(format!("cannot open {}", config.describe())))
 }
 
 /// The size of the file at `path` in bytes.
@@ -518,4 +645,73 @@ pub fn progress(total: Option<u64>, bytes: bool) -> ProgressBar {
 /// Milliseconds in `elapsed`, for summaries.
 pub fn millis(elapsed: Duration) -> u64 {
     u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use orgstore::{Error, OrgId};
+
+    use super::*;
+
+    #[test]
+    fn an_unknown_outcome_exits_8_and_names_the_organization() {
+        let id = OrgId::parse("org_01JD8Z3V7W8Q2M4N6P8R0T2V4X").expect("id");
+        let err = CliError::from(Error::OutcomeUnknown {
+            id: Some(id),
+            message: "the connection was lost while committing".into(),
+        });
+        assert_eq!(err.exit_code(), 8);
+        let json = err.to_json();
+        assert_eq!(json["code"], "OUTCOME_UNKNOWN");
+        assert_eq!(json["id"], "org_01JD8Z3V7W8Q2M4N6P8R0T2V4X");
+        let message = json["message"].as_str().expect("message");
+        assert!(
+            message.contains("connection was lost")
+                && message.contains("organization org_01JD8Z3V7W8Q2M4N6P8R0T2V4X: read it back"),
+            "{json}"
+        );
+        let without = CliError::from(Error::OutcomeUnknown {
+            id: None,
+            message: "cut short".into(),
+        });
+        assert!(without.to_json().get("id").is_none());
+        assert!(without.message.contains("read the organization back"));
+    }
+
+    #[test]
+    fn an_aborted_write_exits_7_and_other_errors_name_no_id() {
+        let err = CliError::from(Error::Aborted {
+            message: "a concurrent write took the same key; retry".into(),
+        });
+        assert_eq!(err.exit_code(), 7);
+        let json = err.to_json();
+        assert_eq!(json["code"], "ABORTED");
+        assert!(json.get("id").is_none(), "{json}");
+        assert_eq!(
+            CliError::new(ErrorCode::Internal, "x").to_json_line(),
+            r#"{"code":"INTERNAL","message":"x","violations":[]}"#
+        );
+    }
+
+    #[test]
+    fn postgres_flags_name_a_store_without_its_password() {
+        let mut args = StoreArgs::file("orgs.redb");
+        assert_eq!(args.postgres_config(), None);
+        assert!(args.require_file_store("compact", "x").is_ok());
+        args.postgres = Some("host=db user=app password=secret".into());
+        args.postgres_schema = Some("tenants".into());
+        let config = args.postgres_config().expect("PostgreSQL");
+        assert_eq!(config.schema, "tenants");
+        assert_eq!(
+            args.name(),
+            "host=db user=app password=*** (schema tenants)"
+        );
+        let err = args
+            .require_file_store("compact", "VACUUM")
+            .expect_err("refused");
+        assert_eq!(err.exit_code(), EXIT_FAILED_PRECONDITION);
+        assert!(err.message.ends_with(": VACUUM"), "{err}");
+        assert!(!err.message.contains("secret"), "{err}");
+        assert_eq!(args.file_size().expect("no file"), None);
+    }
 }

@@ -1,14 +1,16 @@
-//! `orgstore compact`.
+//! `orgstore compact`: store files only (a PostgreSQL store's space is its server's to
+//! reclaim, with `VACUUM`).
 
 use clap::Args;
 use serde::Serialize;
 
-use super::common::{print_json, CliResult, StoreArgs};
+use super::common::{file_size, print_json, CliResult, StoreArgs};
 
 /// Examples shown by `orgstore compact --help`.
 pub const EXAMPLES: &str = "Examples:
   orgstore compact --db orgs.redb
-  orgstore compact --db orgs.redb | jq .reclaimed_bytes";
+  orgstore compact --db orgs.redb | jq .reclaimed_bytes
+A PostgreSQL store (--postgres) is refused: its server reclaims space itself (VACUUM).";
 
 /// The flags of `orgstore compact`.
 #[derive(Debug, Args)]
@@ -37,17 +39,21 @@ pub struct CompactReport {
 ///
 /// # Errors
 ///
-/// `FAILED_PRECONDITION` when the store is in use elsewhere in a way that stops compaction;
-/// storage errors; the errors of opening the store.
+/// `FAILED_PRECONDITION` for a PostgreSQL store, or when the store is in use elsewhere in a
+/// way that stops compaction; storage errors; the errors of opening the store.
 pub fn run(args: &CompactArgs) -> CliResult {
-    let size_before = args.store.file_size()?;
+    args.store.require_file_store(
+        "compact",
+        "the PostgreSQL server reclaims space itself (autovacuum, VACUUM)",
+    )?;
+    let size_before = file_size(&args.store.db)?;
     let mut store = args.store.open_existing()?;
     let mut passes = 0;
     while store.compact()? {
         passes += 1;
     }
     drop(store);
-    let size_after = args.store.file_size()?;
+    let size_after = file_size(&args.store.db)?;
     print_json(&CompactReport {
         db: args.store.db.display().to_string(),
         size_before,

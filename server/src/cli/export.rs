@@ -23,7 +23,8 @@ pub const PAGE_SIZE: u32 = 100;
 pub const EXAMPLES: &str = "Examples:
   orgstore export --db orgs.redb > orgs.jsonl
   orgstore export --region EU > eu.jsonl
-  orgstore export --db old.redb | orgstore import --db new.redb -";
+  orgstore export --db old.redb | orgstore import --db new.redb -
+  orgstore export --postgres \"$URL\" | orgstore import --db copy.redb -   # PostgreSQL to a file";
 
 /// The flags of `orgstore export`.
 #[derive(Debug, Args)]

@@ -25,6 +25,11 @@
 //!   transaction, so the store's write lock is held only while a batch is written, never
 //!   while the input is slow to arrive; beside a `serve --multi-process`, the server's
 //!   writes wait for that (choose `--batch` accordingly).
+//! - On a PostgreSQL store (`--postgres`), a batch that conflicts with a concurrent writer
+//!   (`ABORTED`: it wrote nothing) is written again, up to [`CONFLICT_ATTEMPTS`] times, before
+//!   the import stops with exit code 7. A batch whose commit cannot be confirmed
+//!   (`OUTCOME_UNKNOWN`, exit code 8) may or may not be written; running the same import again
+//!   is safe either way.
 //! - An input that cannot be opened is `INVALID_ARGUMENT` (exit code 3); a read error part
 //!   way through is `INTERNAL` (11) and stops the import like a bad line.
 //! - `--dry-run` reads the whole file and checks every line as the import would, in
@@ -71,6 +76,7 @@ pub const EXAMPLES: &str = "Examples:
   orgstore import --db orgs.redb orgs.jsonl
   orgstore import --dry-run orgs.jsonl          # check every line, write nothing
   orgstore export --db old.redb | orgstore import --db new.redb --batch 5000 -
+  orgstore export --db orgs.redb | orgstore import --postgres \"$URL\" -   # onto PostgreSQL
   orgstore import --json orgs.jsonl 2> summary.json";
 
 /// The flags of `orgstore import`.
@@ -111,6 +117,9 @@ pub struct ImportSummary {
     pub rolled_back: u64,
     /// Transactions committed.
     pub batches: u64,
+    /// Attempts at a batch that conflicted with a concurrent writer on a shared store, wrote
+    /// nothing and were made again.
+    pub retried: u64,
     /// Whether this was a `--dry-run` (then `imported`, `replaced` and `unchanged` say what
     /// would have been, and nothing was written).
     pub dry_run: bool,
@@ -135,8 +144,12 @@ impl ImportSummary {
                 self.elapsed_ms
             );
         }
+        let retried = match self.retried {
+            0 => String::new(),
+            n => format!(" ({n} written again after a conflict with a concurrent writer)"),
+        };
         format!(
-            "import {}: {} lines read, {} imported ({} replacing), {} unchanged, {} failed, {} rolled back, {} blank; {} batches committed in {} ms",
+            "import {}: {} lines read, {} imported ({} replacing), {} unchanged, {} failed, {} rolled back, {} blank; {} batches committed{retried} in {} ms",
             if self.complete { "done" } else { "stopped" },
             self.lines,
             self.imported,
@@ -328,6 +341,9 @@ fn apply(txn: &mut WriteTransaction, org: Organization) -> Result<Outcome, CliEr
     }
 }
 
+/// How many times a batch that conflicts with a concurrent writer is written.
+pub const CONFLICT_ATTEMPTS: u32 = 5;
+
 /// One non-blank line, parsed (or not).
 struct Item {
     number: u64,
@@ -337,6 +353,20 @@ struct Item {
 /// Where a failed import stopped.
 struct Failure {
     error: CliError,
+}
+
+/// Why an attempt at a batch ended.
+enum Batch {
+    /// It lost a race with a concurrent writer and wrote nothing: write it again.
+    Conflict,
+    /// The import stops.
+    Stopped(Failure),
+}
+
+impl From<Failure> for Batch {
+    fn from(failure: Failure) -> Self {
+        Batch::Stopped(failure)
+    }
 }
 
 /// The import loop over one input.
@@ -368,7 +398,7 @@ impl Importer<'_> {
         loop {
             let (items, more) = self.read_batch(reader, &mut buf)?;
             if !items.is_empty() {
-                self.write_batch(items)?;
+                self.write_batch(&items)?;
             }
             if !more {
                 break;
@@ -434,23 +464,49 @@ impl Importer<'_> {
     }
 
     /// Imports one batch in one transaction: commits it, or rolls it back whole at its first
-    /// bad line (a dry run notes every bad line and rolls back anyway).
-    fn write_batch(&mut self, items: Vec<Item>) -> Result<(), Failure> {
-        let mut txn = self.store.begin_write().map_err(fatal)?;
+    /// bad line (a dry run notes every bad line and rolls back anyway). A batch that loses a
+    /// race with a concurrent writer on a shared store (`ABORTED`: nothing of it was written)
+    /// is written again from its first line, up to [`CONFLICT_ATTEMPTS`] times.
+    fn write_batch(&mut self, items: &[Item]) -> Result<(), Failure> {
+        let mut attempt = 1;
+        loop {
+            let retry = !self.dry_run && attempt < CONFLICT_ATTEMPTS;
+            match self.try_batch(items, retry) {
+                Err(Batch::Conflict) => {
+                    attempt += 1;
+                    self.summary.retried += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10 << attempt));
+                }
+                Err(Batch::Stopped(failure)) => return Err(failure),
+                Ok(()) => return Ok(()),
+            }
+        }
+    }
+
+    /// One attempt at a batch; with `retry`, a conflict ends it as [`Batch::Conflict`] with
+    /// nothing counted.
+    fn try_batch(&mut self, items: &[Item], retry: bool) -> Result<(), Batch> {
+        let mut txn = self
+            .store
+            .begin_write()
+            .map_err(|e| Batch::from(fatal(e)))?;
         let mut pending = Pending {
             first_line: items.first().map_or(0, |i| i.number),
             ..Pending::default()
         };
         for item in items {
-            match item.parsed.and_then(|org| apply(&mut txn, org)) {
+            match item.parsed.clone().and_then(|org| apply(&mut txn, org)) {
                 Ok(outcome) => pending.add(outcome),
+                Err(err) if retry && err.code == ErrorCode::Aborted => {
+                    return Err(Batch::Conflict);
+                }
                 Err(err) => {
                     let mut err = err.context(format!("line {}", item.number));
                     err.line = Some(item.number);
                     self.summary.failed += 1;
                     if !self.dry_run {
                         drop(txn);
-                        return Err(self.stop(err, pending));
+                        return Err(self.stop(err, pending).into());
                     }
                     self.report_line(&err);
                     self.first.get_or_insert(err);
@@ -458,18 +514,23 @@ impl Importer<'_> {
                 }
             }
         }
-        self.end_batch(txn, pending)
+        self.end_batch(txn, pending, retry)
     }
 
     /// Commits (or, in a dry run, aborts) the batch.
-    fn end_batch(&mut self, txn: WriteTransaction, pending: Pending) -> Result<(), Failure> {
+    fn end_batch(
+        &mut self,
+        txn: WriteTransaction,
+        pending: Pending,
+        retry: bool,
+    ) -> Result<(), Batch> {
         if self.dry_run {
-            txn.abort().map_err(fatal)?;
+            txn.abort().map_err(|e| Batch::from(fatal(e)))?;
             pending.commit_into(&mut self.summary);
             return Ok(());
         }
         if pending.lines == 0 {
-            return txn.abort().map_err(fatal);
+            return txn.abort().map_err(|e| Batch::from(fatal(e)));
         }
         match txn.commit() {
             Ok(()) => {
@@ -479,12 +540,20 @@ impl Importer<'_> {
                     .set_message(format!("{} imported", self.summary.imported));
                 Ok(())
             }
+            Err(orgstore::Error::Aborted { .. }) if retry => Err(Batch::Conflict),
             Err(e) => {
-                let err = CliError::from(e).context(format!(
+                let unknown = e.code() == ErrorCode::OutcomeUnknown;
+                let mut err = CliError::from(e).context(format!(
                     "committing lines {} to {}",
                     pending.first_line, self.summary.lines
                 ));
-                Err(self.stop(err, pending))
+                if unknown {
+                    err = err.context_after(
+                        "running the same import again is safe: the lines already imported \
+                         count as unchanged",
+                    );
+                }
+                Err(self.stop(err, pending).into())
             }
         }
     }
@@ -542,7 +611,7 @@ pub fn run(args: &ImportArgs) -> CliResult {
             .map(|m| m.len());
         (Box::new(BufReader::with_capacity(1 << 16, file)), len)
     };
-    let store = if args.dry_run && !args.store.db.exists() {
+    let store = if args.dry_run && args.store.postgres.is_none() && !args.store.db.exists() {
         OrgStore::in_memory()?
     } else if args.dry_run {
         args.store.open_existing()?

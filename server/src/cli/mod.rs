@@ -1,10 +1,21 @@
 //! The `orgstore` command line: one sub-command per file in this folder.
 //!
 //! `serve` runs the server; the others are admin commands against a store file (`--db PATH`,
-//! default `./orgstore.redb`). Add `--multi-process` to share the file with a
+//! default `./orgstore.redb`) or a PostgreSQL store (`--postgres URL`, or `ORGSTORE_POSTGRES`,
+//! with `--postgres-schema NAME`). Add `--multi-process` to share a file with a
 //! `serve --multi-process` (or other processes) running meanwhile; without it, a file another
 //! process holds is refused at once with a `FAILED_PRECONDITION` whose message says it is
-//! "in use".
+//! "in use". A PostgreSQL store is always shared.
+//!
+//! Every command works on both engines but three: `compact` and `backup` are for store files
+//! only (`FAILED_PRECONDITION` on PostgreSQL, whose server has its own), and `check` audits
+//! only the indexes there (its `integrity` is `"not applicable"`). A store moves between
+//! engines through JSON Lines, record for record:
+//!
+//! ```text
+//! orgstore export --db orgs.redb | orgstore import --postgres "$URL" -
+//! orgstore export --postgres "$URL" | orgstore import --db copy.redb -
+//! ```
 //!
 //! # Output
 //!
@@ -16,7 +27,8 @@
 //!
 //! On failure the last line of stderr is one JSON object
 //! `{"code": "NOT_FOUND", "message": "...", "violations": [...]}` (with `"line"` for an
-//! import line), and the exit code tells the code:
+//! import line, and `"id"` for a write whose outcome is unknown), and the exit code tells the
+//! code:
 //!
 //! | exit | code | when |
 //! |---|---|---|
@@ -25,9 +37,11 @@
 //! | 3 | `INVALID_ARGUMENT` | a field, id, page token or import line breaks a rule |
 //! | 4 | `NOT_FOUND` | no organization under the key |
 //! | 5 | `ALREADY_EXISTS` | the external id or slug is held by another organization |
-//! | 6 | `FAILED_PRECONDITION` | the file is in use or missing; a backup destination exists; an imported id is in the other region |
+//! | 6 | `FAILED_PRECONDITION` | the file is in use or missing; a backup destination exists; an imported id is in the other region; `compact` or `backup` on PostgreSQL |
+//! | 7 | `ABORTED` | PostgreSQL: a write lost a race with a concurrent one and wrote nothing; run it again |
+//! | 8 | `OUTCOME_UNKNOWN` | PostgreSQL: whether a write took effect is not known; read the organization (`"id"`) back first |
 //! | 10 | `DATA_LOSS` | the file is damaged; `check` found a problem |
-//! | 11 | `INTERNAL` | storage or I/O failure, including writing the output |
+//! | 11 | `INTERNAL` | storage or I/O failure, including writing the output; a PostgreSQL server out of reach |
 
 pub mod backup;
 pub mod check;
@@ -55,16 +69,21 @@ const EXIT_CODES: &str =
 {\"code\", \"message\", \"violations\"} and the exit code is:
   2  usage error                        3  INVALID_ARGUMENT
   4  NOT_FOUND                          5  ALREADY_EXISTS
-  6  FAILED_PRECONDITION (file in use or missing, backup destination exists)
+  6  FAILED_PRECONDITION (file in use or missing, backup destination exists,
+     compact or backup on PostgreSQL)
+  7  ABORTED (PostgreSQL: lost a race with a concurrent write, nothing written; run again)
+  8  OUTCOME_UNKNOWN (PostgreSQL: the write may or may not have taken effect; read back \"id\")
   10 DATA_LOSS (damaged file, check found a problem)
-  11 INTERNAL (storage or I/O failure)";
+  11 INTERNAL (storage or I/O failure, PostgreSQL out of reach)
+Every command takes --db FILE or --postgres URL (env ORGSTORE_POSTGRES) [--postgres-schema NAME];
+compact and backup are for files only, and check audits only the indexes on PostgreSQL.";
 
 /// `orgstore`: OrgStore's server and tools.
 #[derive(Debug, Parser)]
 #[command(
     name = "orgstore",
     version,
-    about = "OrgStore: a local Scalekit organization store and server",
+    about = "OrgStore: a Scalekit organization store and server, on a file or on PostgreSQL",
     after_help = EXIT_CODES
 )]
 pub struct Cli {
@@ -76,7 +95,9 @@ pub struct Cli {
 /// The sub-commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve Scalekit's organization API (gRPC and REST) over a store file.
+    /// Serve Scalekit's organization API (gRPC and REST) over a store file or a PostgreSQL
+    /// store (--postgres URL).
+    #[command(after_help = serve::EXAMPLES)]
     Serve(serve::ServeArgs),
     /// Create an organization and print it.
     ///
@@ -121,16 +142,23 @@ pub enum Command {
     /// Verify every checksum of the file and that the indexes agree with the records.
     ///
     /// Prints a JSON report; exits with 10 (DATA_LOSS) when it lists a problem. Damage that
-    /// can be repaired is repaired (and still reported).
+    /// can be repaired is repaired (and still reported). On a PostgreSQL store only the
+    /// indexes are audited: its files are its server's to check.
     #[command(after_help = check::EXAMPLES)]
     Check(check::CheckArgs),
     /// Reclaim free space inside the store file; prints the sizes before and after.
+    ///
+    /// Store files only: on PostgreSQL the server reclaims space itself (VACUUM).
     #[command(after_help = compact::EXAMPLES)]
     Compact(compact::CompactArgs),
     /// Write a consistent, verified copy of the store to a new file, while it stays in use.
+    ///
+    /// Store files only: back a PostgreSQL store up with its server's tools (pg_dump), or
+    /// copy its organizations with `export`.
     #[command(after_help = backup::EXAMPLES)]
     Backup(backup::BackupArgs),
-    /// Print organization counts (in all, per region), the file size and the space left.
+    /// Print organization counts (in all, per region), the file size and the space left
+    /// (the sizes are null for a PostgreSQL store).
     #[command(after_help = stats::EXAMPLES)]
     Stats(stats::StatsArgs),
 }

@@ -12,7 +12,8 @@ use super::common::{print_json, CliResult, StoreArgs};
 /// Examples shown by `orgstore stats --help`.
 pub const EXAMPLES: &str = "Examples:
   orgstore stats --db orgs.redb
-  orgstore stats --db orgs.redb --multi-process | jq .organizations.by_region.EU";
+  orgstore stats --db orgs.redb --multi-process | jq .organizations.by_region.EU
+  orgstore stats --postgres \"$URL\" --postgres-schema tenants   # file_size is null there";
 
 /// The flags of `orgstore stats`.
 #[derive(Debug, Args)]
@@ -34,12 +35,15 @@ pub struct Counts {
 /// What `stats` prints on stdout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StatsReport {
-    /// The store file.
+    /// The store file, or the PostgreSQL store (without its password).
     pub db: String,
-    /// Its size, in bytes (free pages inside it included).
-    pub file_size: u64,
-    /// Bytes still available to this user on the file system holding the store (`null`
-    /// where it cannot be told).
+    /// `"redb"` (a store file) or `"postgres"`.
+    pub engine: &'static str,
+    /// The file's size, in bytes (free pages inside it included); `null` for a PostgreSQL
+    /// store.
+    pub file_size: Option<u64>,
+    /// Bytes still available to this user on the file system holding the store file (`null`
+    /// where it cannot be told, and for a PostgreSQL store).
     pub filesystem_available: Option<u64>,
     /// Organization counts.
     pub organizations: Counts,
@@ -71,10 +75,16 @@ pub fn run(args: &StatsArgs) -> CliResult {
         by_region.insert(region.as_str(), snap.count(Some(region))?);
     }
     drop(snap);
+    let on_file = args.store.postgres.is_none();
     print_json(&StatsReport {
-        db: args.store.db.display().to_string(),
+        db: args.store.name(),
+        engine: if on_file { "redb" } else { "postgres" },
         file_size: args.store.file_size()?,
-        filesystem_available: available(&args.store.db),
+        filesystem_available: if on_file {
+            available(&args.store.db)
+        } else {
+            None
+        },
         organizations: Counts { total, by_region },
     })
 }

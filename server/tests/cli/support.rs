@@ -52,10 +52,11 @@ impl Out {
     }
 }
 
-/// Runs `orgstore ARGS` with `stdin` as its input.
+/// Runs `orgstore ARGS` with `stdin` as its input (and no store named by the environment).
 pub fn run_with(args: &[&str], stdin: &[u8]) -> Out {
     let mut child = Command::new(BIN)
         .args(args)
+        .env_remove("ORGSTORE_POSTGRES")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -145,4 +146,49 @@ pub fn record(n: u32, region: &str) -> String {
         "metadata": {"plan": "pro", "seats": n.to_string()},
     })
     .to_string()
+}
+
+/// The PostgreSQL database the suite runs against, if any (`ORGSTORE_TEST_POSTGRES`).
+pub fn postgres_url() -> Option<String> {
+    std::env::var("ORGSTORE_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// A PostgreSQL store on a schema no other test of this run uses.
+pub struct PgStore {
+    pub url: String,
+    pub schema: String,
+}
+
+impl PgStore {
+    pub fn new(url: &str) -> PgStore {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        PgStore {
+            url: url.to_owned(),
+            schema: format!("cli{stamp}_{}_{n}", std::process::id()),
+        }
+    }
+
+    /// `--postgres URL --postgres-schema SCHEMA`.
+    pub fn flags(&self) -> [&str; 4] {
+        ["--postgres", &self.url, "--postgres-schema", &self.schema]
+    }
+
+    /// `orgstore COMMAND --postgres … ARGS`.
+    pub fn cli(&self, command: &str, args: &[&str]) -> Out {
+        self.cli_with(command, args, b"")
+    }
+
+    /// As [`cli`](Self::cli), with `stdin` as input.
+    pub fn cli_with(&self, command: &str, args: &[&str], stdin: &[u8]) -> Out {
+        let mut all = vec![command];
+        all.extend_from_slice(&self.flags());
+        all.extend_from_slice(args);
+        run_with(&all, stdin)
+    }
 }

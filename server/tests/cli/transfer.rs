@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::support::{record, write_lines, Store};
 
 /// A store holding a varied population, written by the library.
-fn populated(s: &Store) -> usize {
+pub fn populated(s: &Store) -> usize {
     let store = s.open();
     for n in 0..120u32 {
         let mut new = NewOrganization::new(format!("Tenant {n} Ünïcødé \"quoted\""))

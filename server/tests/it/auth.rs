@@ -181,7 +181,7 @@ async fn tokens_survive_a_restart_and_work_on_servers_sharing_the_key() {
     assert!(first.generated_credentials());
     let creds = first.credentials().clone();
     assert!(creds.client_id.starts_with("skc_"));
-    let path = first.credentials_path().to_owned();
+    let path = first.credentials_path().unwrap().to_owned();
     assert_eq!(path, dir.path().join("orgs.redb.credentials"));
     let http = reqwest::Client::new();
     let token_of = |addr: std::net::SocketAddr, id: String, secret: String| {

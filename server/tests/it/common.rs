@@ -1,9 +1,16 @@
 //! Starting a server for a test, and clients for it.
+//!
+//! A test server runs on a fresh store file, or, when `ORGSTORE_TEST_POSTGRES` holds a
+//! connection URL, on a fresh schema of that PostgreSQL database ([`TestServer::start`] and
+//! [`TestServer::start_with`]): the surfaces' tests then run against the PostgreSQL engine.
+//! Tests about the file itself (multi-process sharing, the credentials file, a second server on
+//! one file) use [`TestServer::start_file_with`] and [`config`], which are always on a file.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use orgstore_server::auth::Credentials;
+use orgstore_server::postgres::PostgresConfig;
 use orgstore_server::proto::scalekit::v1::organizations::organization_service_client::OrganizationServiceClient;
 use orgstore_server::{ServeConfig, Server};
 use serde_json::Value;
@@ -13,6 +20,9 @@ use tonic::transport::Channel;
 
 pub const CLIENT_ID: &str = "skc_test";
 pub const CLIENT_SECRET: &str = "test-secret";
+
+/// A token key for servers on PostgreSQL, which must be given one.
+pub const TOKEN_KEY: &[u8] = b"orgstore test token key, 32+ bytes long";
 
 pub struct TestServer {
     pub server: Option<Server>,
@@ -42,6 +52,7 @@ impl tonic::service::Interceptor for Bearer {
 
 pub type Grpc = OrganizationServiceClient<InterceptedService<Channel, Bearer>>;
 
+/// A server on a store file in `dir`, on a free port, with the test credentials.
 pub fn config(dir: &tempfile::TempDir) -> ServeConfig {
     let mut config = ServeConfig::new(dir.path().join("orgs.redb"));
     config.listen = "127.0.0.1:0".parse().unwrap();
@@ -53,12 +64,58 @@ pub fn config(dir: &tempfile::TempDir) -> ServeConfig {
     config
 }
 
+/// The PostgreSQL database the suite runs against, if any (`ORGSTORE_TEST_POSTGRES`).
+pub fn postgres_url() -> Option<String> {
+    std::env::var("ORGSTORE_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// A schema name no other test of this run uses.
+pub fn fresh_schema() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("srv{stamp}_{}_{n}", std::process::id())
+}
+
+/// A fresh schema of the database at `url`, with a pool small enough for many test servers
+/// side by side.
+pub fn postgres_store(url: &str) -> PostgresConfig {
+    let mut pg = PostgresConfig::new(url);
+    pg.schema = fresh_schema();
+    pg.pool_size = Some(8);
+    pg
+}
+
+/// As [`config`], but on a fresh PostgreSQL schema when the suite runs against PostgreSQL.
+pub fn engine_config(dir: &tempfile::TempDir) -> ServeConfig {
+    let mut config = config(dir);
+    if let Some(url) = postgres_url() {
+        config.postgres = Some(postgres_store(&url));
+        config.token_key = Some(TOKEN_KEY.to_vec());
+    }
+    config
+}
+
 impl TestServer {
+    /// A server on the suite's engine (see the module docs).
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
     }
 
+    /// As [`start`](Self::start), with the configuration changed first.
     pub async fn start_with(change: impl FnOnce(&mut ServeConfig)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = engine_config(&dir);
+        change(&mut config);
+        Self::start_config(dir, config).await
+    }
+
+    /// A server on a store file, whatever the suite's engine.
+    pub async fn start_file_with(change: impl FnOnce(&mut ServeConfig)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = config(&dir);
         change(&mut config);

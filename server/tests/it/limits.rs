@@ -117,7 +117,7 @@ async fn a_body_that_never_arrives_times_out() {
 
 #[tokio::test]
 async fn store_calls_beyond_the_bound_get_429() {
-    let t = TestServer::start_with(|c| {
+    let t = TestServer::start_file_with(|c| {
         c.multi_process = true;
         c.limits = Limits {
             max_concurrent: 1,

@@ -396,4 +396,8 @@ async fn the_openapi_contract_is_served_without_a_token() {
         assert!(text.contains(path), "documents {path}");
     }
     assert!(text.contains("bearerAuth"), "documents the bearer scheme");
+    assert!(
+        text.contains("rpcStatusServerError") && text.contains("resource_info.resource_name"),
+        "documents the 500 answers, OUTCOME_UNKNOWN's organization among them"
+    );
 }

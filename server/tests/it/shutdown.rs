@@ -11,7 +11,7 @@ use crate::common::{hold_writer, TestServer};
 
 #[tokio::test]
 async fn requests_in_flight_finish_and_the_store_closes() {
-    let mut t = TestServer::start_with(|c| c.multi_process = true).await;
+    let mut t = TestServer::start_file_with(|c| c.multi_process = true).await;
     let (release, holder) = hold_writer(&t.db);
     // Ten creates, each stuck inside its store call behind the held write lock.
     let mut inflight = Vec::new();
@@ -109,7 +109,7 @@ async fn requests_in_flight_finish_and_the_store_closes() {
 
 #[tokio::test]
 async fn a_second_server_on_the_same_file_fails_clearly() {
-    let t = TestServer::start().await;
+    let t = TestServer::start_file_with(|_| {}).await;
     let mut config = crate::common::config(&t.dir);
     config.db = t.db.clone();
     let err = orgstore_server::Server::start(config).await.unwrap_err();
@@ -131,6 +131,7 @@ async fn the_binary_stops_on_sigterm() {
         .env_remove("ORGSTORE_CLIENT_ID")
         .env_remove("ORGSTORE_CLIENT_SECRET")
         .env_remove("ORGSTORE_TOKEN_KEY")
+        .env_remove("ORGSTORE_POSTGRES")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
