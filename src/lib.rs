@@ -95,7 +95,7 @@ pub use time;
 /// # Examples
 ///
 /// ```
-/// assert_eq!(orgstore::FORMAT_VERSION, 1);
+/// assert_eq!(orgstore::FORMAT_VERSION, 2);
 /// ```
 pub const FORMAT_VERSION: u32 = engine::redb::FORMAT_VERSION;
 

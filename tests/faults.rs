@@ -228,3 +228,80 @@ fn every_injected_fault_is_reported_and_recovered() {
         "every injection point must inject a fault"
     );
 }
+
+/// The in-place upgrade of a format-1 file, with a fault at each of its mutating calls (once,
+/// and from then on): opening reports the fault or succeeds, never panics; the surviving bytes
+/// open again without faults (upgrading then if the first open did not), hold exactly the
+/// fixture's records and pass the integrity check.
+#[test]
+fn the_upgrade_of_a_format_1_file_survives_a_fault_at_every_point() {
+    let v1 = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/format-v1.redb"
+    ))
+    .expect("format-1 fixture");
+    let probe = FaultBackend::new(MemoryBackend::from_bytes(v1.clone()), u64::MAX, false);
+    let expected = {
+        let store = OrgStore::builder()
+            .create_with_backend(probe.clone())
+            .expect("clean upgrade");
+        every_record(&store).expect("read")
+    };
+    assert_eq!(expected.len(), 2, "the fixture holds two records");
+    let total = probe.faults.calls.load(Ordering::SeqCst);
+    assert!(total > 0, "the upgrade writes");
+
+    let mut divergences = Vec::new();
+    for sticky in [false, true] {
+        for k in 0..total {
+            let mode = if sticky { "from then on" } else { "once" };
+            let disk = MemoryBackend::from_bytes(v1.clone());
+            let backend = FaultBackend::new(disk.clone(), k, sticky);
+            let faults = Arc::clone(&backend.faults);
+            let opened = catch_unwind(AssertUnwindSafe(|| {
+                OrgStore::builder().create_with_backend(backend).map(drop)
+            }));
+            if opened.is_err() {
+                divergences.push(format!("k={k} {mode}: panicked"));
+                continue;
+            }
+            if faults.injected.load(Ordering::SeqCst) == 0 {
+                divergences.push(format!("k={k} {mode}: no fault was injected"));
+                continue;
+            }
+            let clean = FaultBackend::new(disk, u64::MAX, false);
+            let reopened = OrgStore::builder()
+                .create_with_backend(clean)
+                .map_err(|e| format!("reopen: {e}"))
+                .and_then(|s| {
+                    let state = every_record(&s).map_err(|e| format!("read: {e}"))?;
+                    if state != expected {
+                        return Err(format!("{} records, not the fixture's", state.len()));
+                    }
+                    let mut s = s;
+                    s.check_integrity().map_err(|e| format!("integrity: {e}"))?;
+                    check_invariants(&s)
+                });
+            if let Err(why) = reopened {
+                divergences.push(format!("k={k} {mode}: {why}"));
+            }
+        }
+    }
+    eprintln!(
+        "upgrade faults: {total} injection points x 2 modes, {} divergences",
+        divergences.len()
+    );
+    assert!(
+        divergences.is_empty(),
+        "divergences:\n{}",
+        divergences.join("\n")
+    );
+}
+
+/// Every record of a store, in id order.
+fn every_record(store: &OrgStore) -> Result<Vec<orgstore::Organization>, orgstore::Error> {
+    let request = orgstore::ListRequest::new()
+        .page_size(100)
+        .order(orgstore::Order::OldestFirst);
+    common::walk(&store.begin_read()?, request)
+}

@@ -79,10 +79,18 @@ fn fixture_records() -> Vec<Organization> {
     ]
 }
 
-const FIXTURE: &str = "tests/fixtures/format-v1.redb";
+/// The fixture of format 1, written by the last build of that format. Kept for ever.
+const FIXTURE_V1: &str = "tests/fixtures/format-v1.redb";
+/// The fixture of format 2, written by `write_fixture`.
+const FIXTURE_V2: &str = "tests/fixtures/format-v2.redb";
 
-/// Regenerates the fixture: `ORGSTORE_WRITE_FIXTURES=1 cargo test --test it write_fixture`.
-/// Only ever done when a new format version is introduced; old fixtures stay.
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+/// Regenerates the fixture of the current format:
+/// `ORGSTORE_WRITE_FIXTURES=1 cargo test --test it write_fixture`. Only ever done when a new
+/// format version is introduced; older fixtures stay as they are.
 #[test]
 fn write_fixture() {
     if crate::support::redb_only("write_fixture") {
@@ -91,7 +99,7 @@ fn write_fixture() {
     if std::env::var_os("ORGSTORE_WRITE_FIXTURES").is_none() {
         return;
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+    let path = fixture(FIXTURE_V2);
     let _ = std::fs::remove_file(&path);
     let s = OrgStore::open(&path).expect("create fixture");
     for org in fixture_records() {
@@ -99,14 +107,15 @@ fn write_fixture() {
     }
 }
 
-#[test]
-fn the_committed_format_v1_fixture_reads_back_exactly() {
-    if crate::support::redb_only("the_committed_format_v1_fixture_reads_back_exactly") {
-        return;
-    }
-    let (_dir, path) = temp_path();
-    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE), &path).expect("copy");
-    let s = OrgStore::open(&path).expect("open fixture");
+/// Opens a copy of a committed fixture and checks it holds exactly the fixture's records.
+fn open_fixture_copy(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, path) = temp_path();
+    std::fs::copy(fixture(name), &path).expect("copy");
+    check_fixture_records(&OrgStore::open(&path).expect("open fixture"));
+    (dir, path)
+}
+
+fn check_fixture_records(s: &OrgStore) {
     let mut expected = fixture_records();
     expected.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(all(&s.begin_read().expect("read")), expected);
@@ -115,7 +124,173 @@ fn the_committed_format_v1_fixture_reads_back_exactly() {
         .find(|o| o.display_name == "Megasoft")
         .cloned();
     assert_eq!(s.get_by_external_id("my_unique_id").expect("get"), megasoft);
+    assert_eq!(s.get_by_slug("megasoft").expect("get"), megasoft);
     assert_eq!(s.check_indexes().expect("indexes"), 2);
+}
+
+/// The names of the tables of a closed store file, sorted.
+fn table_names(path: &Path) -> Vec<String> {
+    let db = redb::Database::open(path).expect("raw open");
+    let r = redb::ReadableDatabase::begin_read(&db).expect("read");
+    let mut names: Vec<String> = r
+        .list_tables()
+        .expect("tables")
+        .map(|t| redb::TableHandle::name(&t).to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every entry of a table of a closed store file, in key order.
+fn table_rows(path: &Path, name: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    use redb::ReadableTable;
+    let db = redb::Database::open(path).expect("raw open");
+    let r = redb::ReadableDatabase::begin_read(&db).expect("read");
+    let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(name);
+    let t = r.open_table(def).expect("table");
+    t.iter()
+        .expect("iter")
+        .map(|row| {
+            let (k, v) = row.expect("row");
+            (k.value().to_vec(), v.value().to_vec())
+        })
+        .collect()
+}
+
+fn key(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+const V2_TABLES: [&str; 5] = [
+    "eu/keys/v2",
+    "eu/orgs/v2",
+    "orgstore/meta",
+    "us/keys/v2",
+    "us/orgs/v2",
+];
+
+/// Format 2's layout, byte for byte, in the committed fixture: the table names, the meta
+/// entries, the id keys (length byte and suffix) and the index keys (kind byte and value,
+/// pointing at the id key).
+#[test]
+fn golden_bytes_of_format_v2() {
+    if crate::support::redb_only("golden_bytes_of_format_v2") {
+        return;
+    }
+    let (_dir, path) = temp_path();
+    std::fs::copy(fixture(FIXTURE_V2), &path).expect("copy");
+    assert_eq!(table_names(&path), V2_TABLES);
+    // Only the format version: no last assigned id (imports assign none, and creates derive it
+    // from the newest stored id).
+    assert_eq!(
+        table_rows(&path, "orgstore/meta"),
+        [(b"format_version".to_vec(), 2u32.to_le_bytes().to_vec())]
+    );
+    let megasoft = key(&[&[17], b"59615193906282635"]);
+    let unicode = key(&[&[26], b"01JD8Z3V7W8Q2M4N6P8R0T2V4X"]);
+    assert_eq!(
+        table_rows(&path, "us/keys/v2"),
+        [
+            (key(&[&[1], b"my_unique_id"]), megasoft.clone()),
+            (key(&[&[2], b"megasoft"]), megasoft.clone()),
+        ]
+    );
+    assert_eq!(table_rows(&path, "eu/keys/v2"), []);
+    let us: Vec<Vec<u8>> = table_rows(&path, "us/orgs/v2")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(us, [megasoft]);
+    let eu = table_rows(&path, "eu/orgs/v2");
+    assert_eq!(eu.len(), 1);
+    assert_eq!(eu[0].0, unicode);
+    // The record value is the record codec's (its own golden bytes are in `codec.rs`): a
+    // version byte first.
+    assert_eq!(eu[0].1[0], 1);
+}
+
+/// Format 1's layout in its committed fixture, which stays as it was written.
+#[test]
+fn golden_bytes_of_format_v1() {
+    if crate::support::redb_only("golden_bytes_of_format_v1") {
+        return;
+    }
+    // redb writes to a file it opens (its header, on close): read a copy.
+    let (_dir, path) = temp_path();
+    std::fs::copy(fixture(FIXTURE_V1), &path).expect("copy");
+    assert_eq!(
+        table_names(&path),
+        [
+            "eu/by_external_id/v1",
+            "eu/by_slug/v1",
+            "eu/orgs/v1",
+            "orgstore/meta",
+            "us/by_external_id/v1",
+            "us/by_slug/v1",
+            "us/orgs/v1",
+        ]
+    );
+    let megasoft = key(&[&[17], b"59615193906282635"]);
+    assert_eq!(
+        table_rows(&path, "us/by_external_id/v1"),
+        [(b"my_unique_id".to_vec(), megasoft.clone())]
+    );
+    assert_eq!(
+        table_rows(&path, "us/by_slug/v1"),
+        [(b"megasoft".to_vec(), megasoft)]
+    );
+    let meta = table_rows(&path, "orgstore/meta");
+    assert!(
+        meta.contains(&(b"format_version".to_vec(), 1u32.to_le_bytes().to_vec())),
+        "{meta:?}"
+    );
+}
+
+#[test]
+fn the_committed_format_v2_fixture_reads_back_exactly() {
+    if crate::support::redb_only("the_committed_format_v2_fixture_reads_back_exactly") {
+        return;
+    }
+    open_fixture_copy(FIXTURE_V2);
+}
+
+/// A file of format 1 is upgraded in place when opened: the same records, indexes and
+/// format-2 tables only; it then opens as format 2, and ids keep increasing past the last one
+/// format 1 assigned.
+#[test]
+fn the_committed_format_v1_fixture_is_upgraded_and_reads_back_exactly() {
+    if crate::support::redb_only(
+        "the_committed_format_v1_fixture_is_upgraded_and_reads_back_exactly",
+    ) {
+        return;
+    }
+    let (_copy, v1) = temp_path();
+    std::fs::copy(fixture(FIXTURE_V1), &v1).expect("copy");
+    let last_v1 = table_rows(&v1, "orgstore/meta")
+        .into_iter()
+        .find(|(k, _)| k == b"last_assigned_id")
+        .map(|(_, v)| v);
+    let (_dir, path) = open_fixture_copy(FIXTURE_V1);
+    assert_eq!(table_names(&path), V2_TABLES);
+    let meta = table_rows(&path, "orgstore/meta");
+    assert!(
+        meta.contains(&(b"format_version".to_vec(), 2u32.to_le_bytes().to_vec())),
+        "{meta:?}"
+    );
+    // The last id format 1 recorded stays, as format 2's floor.
+    let last_v2 = meta
+        .iter()
+        .find(|(k, _)| k == b"last_assigned_id")
+        .map(|(_, v)| v.clone());
+    assert_eq!(last_v2, last_v1);
+    let s = OrgStore::open(&path).expect("reopen upgraded");
+    check_fixture_records(&s);
+    let newest = fixture_records()
+        .into_iter()
+        .map(|o| o.id)
+        .max()
+        .expect("ids");
+    assert!(create(&s, NewOrganization::new("after the upgrade")).id > newest);
 }
 
 /// Rewrites the format version recorded in a closed store file.
@@ -138,19 +313,42 @@ fn a_file_of_a_newer_format_is_refused_clearly() {
     }
     let (_dir, path) = temp_path();
     drop(OrgStore::open(&path).expect("create"));
-    set_format_version(&path, 2);
+    set_format_version(&path, 3);
     let e = expect_code(OrgStore::open(&path), ErrorCode::FailedPrecondition);
     assert!(
         matches!(
             e,
             Error::UnsupportedFormat {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
         "{e:?}"
     );
-    assert!(e.to_string().contains("found version 2"), "{e}");
+    assert!(e.to_string().contains("found version 3"), "{e}");
+}
+
+/// Deleting the newest organization must not let its id be assigned again, even to a create
+/// in the same millisecond (format 2 keeps no last id for creates; the delete keeps it).
+#[test]
+fn regression_deleting_the_newest_organization_never_frees_its_id() {
+    let s = crate::support::open(OrgStore::builder().clock(|| datetime!(2025-06-01 12:00 UTC)));
+    let a = create(&s, NewOrganization::new("a"));
+    let b = create(&s, NewOrganization::new("b"));
+    s.delete(&b.id).expect("delete");
+    let c = create(&s, NewOrganization::new("c"));
+    assert!(c.id > b.id && b.id > a.id, "{} {} {}", a.id, b.id, c.id);
+    // Again, with the delete and the create in one transaction, and deleting twice.
+    let (d, e) = s
+        .transaction(|t| {
+            let d = t.create(NewOrganization::new("d"))?;
+            t.delete(&d.id)?;
+            t.delete(&c.id)?;
+            let e = t.create(NewOrganization::new("e"))?;
+            Ok::<_, Error>((d, e))
+        })
+        .expect("transaction");
+    assert!(e.id > d.id && d.id > c.id, "{} {} {}", c.id, d.id, e.id);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::ops::Bound;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::error::StorageResultExt;
-use super::schema::{self, Tab, UNIQUE};
+use super::schema::{self, IndexKey, Tab, UNIQUE};
 use crate::codec;
 use crate::codec::{decode_id_key, IdKey};
 use crate::engine::Read;
@@ -119,8 +119,8 @@ pub(crate) fn exists<T: Tables>(t: &T, key: &[u8]) -> Result<bool> {
 pub(crate) fn find<T: Tables>(t: &T, field: UniqueField, v: &str) -> Result<Option<Organization>> {
     for region in Region::ALL {
         let key = {
-            let table = t.table(schema::index(field, region))?;
-            let hit = table.get(v.as_bytes()).storage()?;
+            let table = t.table(schema::keys(region))?;
+            let hit = table.get(IndexKey::of(field, v).as_slice()).storage()?;
             match hit {
                 Some(k) => IdKey::stored(k.value())?,
                 None => continue,
@@ -130,8 +130,8 @@ pub(crate) fn find<T: Tables>(t: &T, field: UniqueField, v: &str) -> Result<Opti
         return match load(t, region, id, &key)? {
             Some(org) if value(field, &org) == Some(v) => Ok(Some(org)),
             _ => Err(Error::corrupted(format!(
-                "index {} entry {v:?} points at {}, which does not hold it",
-                schema::index(field, region).name(),
+                "index {} entry {field} {v:?} points at {}, which does not hold it",
+                schema::keys(region).name(),
                 decode_id_key(&key)?
             ))),
         };
@@ -318,8 +318,8 @@ pub(crate) fn check_indexes<T: Tables>(t: &T) -> Result<u64> {
                     continue;
                 };
                 expected[i] += 1;
-                let table = t.table(schema::index(field, region))?;
-                let entry = table.get(held.as_bytes()).storage()?;
+                let table = t.table(schema::keys(region))?;
+                let entry = table.get(IndexKey::of(field, held).as_slice()).storage()?;
                 if entry.as_ref().map(redb::AccessGuard::value) != Some(k.value()) {
                     return Err(Error::corrupted(format!(
                         "{id} holds {field} {held:?} but the index does not point at it"
@@ -327,24 +327,37 @@ pub(crate) fn check_indexes<T: Tables>(t: &T) -> Result<u64> {
                 }
             }
         }
-        for (i, field) in UNIQUE.into_iter().enumerate() {
-            let table = t.table(schema::index(field, region))?;
-            let len = table.len().storage()?;
-            if len != expected[i] {
+        let table = t.table(schema::keys(region))?;
+        let mut found = [0u64; 2];
+        for item in table.iter().storage()? {
+            let (indexed, _) = item.storage()?;
+            let indexed = indexed.value();
+            let Some((i, field)) = indexed
+                .first()
+                .and_then(|&k| schema::field_of(k))
+                .and_then(|f| UNIQUE.into_iter().enumerate().find(|(_, u)| *u == f))
+            else {
                 return Err(Error::corrupted(format!(
-                    "index {} has {len} entries for {} holders",
-                    schema::index(field, region).name(),
-                    expected[i]
+                    "index {} holds a key of no known kind: {indexed:02x?}",
+                    schema::keys(region).name()
+                )));
+            };
+            found[i] += 1;
+            if !seen_values[i].insert(indexed[1..].to_vec()) {
+                return Err(Error::corrupted(format!(
+                    "{field} {:?} is indexed in two regions",
+                    String::from_utf8_lossy(&indexed[1..])
                 )));
             }
-            for item in table.iter().storage()? {
-                let (indexed, _) = item.storage()?;
-                if !seen_values[i].insert(indexed.value().to_vec()) {
-                    return Err(Error::corrupted(format!(
-                        "{field} {:?} is indexed in two regions",
-                        String::from_utf8_lossy(indexed.value())
-                    )));
-                }
+        }
+        for (i, field) in UNIQUE.into_iter().enumerate() {
+            if found[i] != expected[i] {
+                return Err(Error::corrupted(format!(
+                    "index {} has {} {field} entries for {} holders",
+                    schema::keys(region).name(),
+                    found[i],
+                    expected[i]
+                )));
             }
         }
     }

@@ -7,7 +7,7 @@ use redb::ReadableTable;
 
 use super::error::StorageResultExt;
 use super::read::{self, Tables};
-use super::schema::{self, Tab, META, META_LAST_ID, TABLES, UNIQUE};
+use super::schema::{self, IndexKey, Tab, META, META_LAST_ID, TABLES, UNIQUE};
 use crate::codec;
 use crate::codec::IdKey;
 use crate::engine::{Conflict, Write};
@@ -32,14 +32,19 @@ pub(crate) struct OpenTables<'q> {
     ids: Cell<IdState>,
 }
 
-/// The last assigned id as a write transaction knows it. Read from `orgstore/meta` at the
-/// transaction's first create and written back once, just before it commits, so a transaction
-/// creating a thousand organizations touches the meta table twice, not two thousand times.
+/// The last assigned id as a write transaction knows it: the larger of the floor kept in
+/// `orgstore/meta` and the newest assigned id stored (see [`schema`]). Loaded at the
+/// transaction's first create or delete; a create only raises it in memory, and the floor is
+/// written back, once, just before commit, only when a delete removed the newest id.
 #[derive(Clone, Copy, Debug, Default)]
 struct IdState {
-    /// Whether `last` has been read from the meta table yet.
+    /// Whether `floor` and `last` have been read yet.
     loaded: bool,
+    /// The floor stored in the meta table.
+    floor: Option<ulid::Ulid>,
+    /// The last assigned id: never below `floor`.
     last: Option<ulid::Ulid>,
+    /// Whether `floor` must be written back.
     dirty: bool,
 }
 
@@ -117,13 +122,13 @@ impl<'o, 'q> W<'o, 'q> {
             .ok_or_else(|| busy(tab))
     }
 
-    /// The last assigned id, read from the meta table at first use.
+    /// The last assigned id, read at first use.
     fn ids(&self) -> Result<IdState> {
         let mut ids = self.open.ids.get();
         if !ids.loaded {
             let meta = self.table(META)?;
             let value = meta.get(META_LAST_ID).storage()?;
-            ids.last = value
+            ids.floor = value
                 .map(|v| {
                     let bytes: [u8; 16] = v
                         .value()
@@ -132,22 +137,34 @@ impl<'o, 'q> W<'o, 'q> {
                     Ok::<_, Error>(ulid::Ulid::from_bytes(bytes))
                 })
                 .transpose()?;
+            drop(meta);
+            ids.last = ids.floor.max(self.newest_stored()?);
             ids.loaded = true;
             self.open.ids.set(ids);
         }
         Ok(ids)
     }
 
-    /// Writes the last assigned id back to the meta table if this transaction assigned any.
+    /// The newest id of the store that has the form of an assigned id.
+    fn newest_stored(&self) -> Result<Option<ulid::Ulid>> {
+        let mut newest = None;
+        for region in crate::id::Region::ALL {
+            let orgs = self.table(schema::orgs(region))?;
+            newest = newest.max(schema::newest_assigned(&*orgs)?);
+        }
+        Ok(newest)
+    }
+
+    /// Writes the floor back to the meta table if a delete raised it.
     fn save_ids(&self) -> Result<()> {
         if let IdState {
             dirty: true,
-            last: Some(last),
+            floor: Some(floor),
             ..
         } = self.open.ids.get()
         {
             self.table_mut(META)?
-                .insert(META_LAST_ID, &last.to_bytes()[..])
+                .insert(META_LAST_ID, &floor.to_bytes()[..])
                 .storage()?;
         }
         Ok(())
@@ -185,12 +202,14 @@ impl<'o, 'q> W<'o, 'q> {
             if before == after {
                 continue;
             }
-            let mut table = self.table_mut(schema::index(field, region))?;
+            let mut table = self.table_mut(schema::keys(region))?;
             if let Some(v) = before {
-                table.remove(v.as_bytes()).storage()?;
+                table.remove(IndexKey::of(field, v).as_slice()).storage()?;
             }
             if let Some(v) = after {
-                table.insert(v.as_bytes(), key.as_slice()).storage()?;
+                table
+                    .insert(IndexKey::of(field, v).as_slice(), key.as_slice())
+                    .storage()?;
             }
         }
         let mut orgs = self.table_mut(schema::orgs(region))?;
@@ -249,14 +268,25 @@ impl Write for W<'_, '_> {
         let region = org.region_code;
         for field in UNIQUE {
             if let Some(v) = read::value(field, org) {
-                self.table_mut(schema::index(field, region))?
-                    .remove(v.as_bytes())
+                self.table_mut(schema::keys(region))?
+                    .remove(IndexKey::of(field, v).as_slice())
                     .storage()?;
             }
         }
+        // Loaded before the record goes, so the last assigned id still counts it.
+        let mut ids = self.ids()?;
         self.table_mut(schema::orgs(region))?
             .remove(IdKey::of(&org.id).as_slice())
             .storage()?;
+        // Deleting the newest assigned id must not let it be assigned again: keep it as the
+        // floor. Any other delete leaves a newer id stored, which keeps the floor for it.
+        if let Some(gone) = schema::assigned_form(org.id.suffix()) {
+            if ids.floor < Some(gone) && self.newest_stored()? < Some(gone) {
+                ids.floor = Some(gone);
+                ids.dirty = true;
+                self.open.ids.set(ids);
+            }
+        }
         Ok(())
     }
 
@@ -270,8 +300,7 @@ impl Write for W<'_, '_> {
 
     fn assigned(&self, id: ulid::Ulid) -> Result<()> {
         let mut ids = self.ids()?;
-        ids.last = Some(id);
-        ids.dirty = true;
+        ids.last = ids.last.max(Some(id));
         self.open.ids.set(ids);
         Ok(())
     }
