@@ -205,7 +205,7 @@ pub mod orgstore_engine {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Raw redb: OrgStore's tables and value bytes, no validation, no API layer.
+// Raw redb: OrgStore's tables (format 2) and value bytes, no validation, no API layer.
 
 pub mod redb_engine {
     use super::{Duration, Engine, Path, Tenant, CACHE_BYTES};
@@ -215,19 +215,23 @@ pub mod redb_engine {
 
     type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
     const ORGS: [Def; 2] = [
-        TableDefinition::new("us/orgs/v1"),
-        TableDefinition::new("eu/orgs/v1"),
+        TableDefinition::new("us/orgs/v2"),
+        TableDefinition::new("eu/orgs/v2"),
     ];
-    const BY_EXT: [Def; 2] = [
-        TableDefinition::new("us/by_external_id/v1"),
-        TableDefinition::new("eu/by_external_id/v1"),
+    /// Both unique indexes of a region in one table, keys prefixed by a kind byte (format 2).
+    const KEYS: [Def; 2] = [
+        TableDefinition::new("us/keys/v2"),
+        TableDefinition::new("eu/keys/v2"),
     ];
-    const BY_SLUG: [Def; 2] = [
-        TableDefinition::new("us/by_slug/v1"),
-        TableDefinition::new("eu/by_slug/v1"),
-    ];
-    /// OrgStore's meta table, only for the `BENCH_FLOOR_META` diagnostic.
-    const META: Def = TableDefinition::new("orgstore/meta");
+    const EXTERNAL_ID: u8 = 1;
+    const SLUG: u8 = 2;
+
+    fn index_key(kind: u8, value: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(1 + value.len());
+        k.push(kind);
+        k.extend_from_slice(value.as_bytes());
+        k
+    }
 
     /// An id key (same layout as OrgStore's) and its region.
     #[derive(Clone)]
@@ -242,11 +246,10 @@ pub mod redb_engine {
 
     type Table<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
 
-    /// The six tables, opened once per write transaction (as OrgStore keeps them open).
+    /// The four tables, opened once per write transaction (as OrgStore keeps them open).
     struct Open<'t> {
         orgs: [Table<'t>; 2],
-        ext: [Table<'t>; 2],
-        slug: [Table<'t>; 2],
+        keys: [Table<'t>; 2],
     }
 
     impl<'t> Open<'t> {
@@ -254,8 +257,7 @@ pub mod redb_engine {
             let open = |def| w.open_table(def).expect("table");
             Open {
                 orgs: ORGS.map(open),
-                ext: BY_EXT.map(open),
-                slug: BY_SLUG.map(open),
+                keys: KEYS.map(open),
             }
         }
     }
@@ -274,31 +276,19 @@ pub mod redb_engine {
                 .create(path)
                 .expect("open redb");
             let w = db.begin_write().expect("write");
-            if std::env::var_os("BENCH_FLOOR_META").is_some() {
-                // Diagnostic: OrgStore's meta table and format version, created first.
-                w.open_table(META)
-                    .expect("table")
-                    .insert(&b"format_version"[..], &1u32.to_le_bytes()[..])
-                    .expect("insert");
-            }
-            for r in 0..2 {
-                w.open_table(ORGS[r]).expect("table");
-                w.open_table(BY_EXT[r]).expect("table");
-                w.open_table(BY_SLUG[r]).expect("table");
-            }
+            drop(Open::new(&w));
             w.commit().expect("commit");
             RedbEngine { db }
         }
 
         /// Same semantics as a create: external id and slug must be free in both regions.
         fn insert(t: &mut Open<'_>, tenant: &Tenant) -> Key {
+            let ext = index_key(EXTERNAL_ID, &tenant.external_id);
+            let slug = tenant.slug.as_deref().map(|s| index_key(SLUG, s));
             for r in 0..2 {
-                assert!(t.ext[r]
-                    .get(tenant.external_id.as_bytes())
-                    .expect("get")
-                    .is_none());
-                if let Some(s) = &tenant.slug {
-                    assert!(t.slug[r].get(s.as_bytes()).expect("get").is_none());
+                assert!(t.keys[r].get(ext.as_slice()).expect("get").is_none());
+                if let Some(s) = &slug {
+                    assert!(t.keys[r].get(s.as_slice()).expect("get").is_none());
                 }
             }
             let r = usize::from(tenant.eu);
@@ -307,12 +297,12 @@ pub mod redb_engine {
             t.orgs[r]
                 .insert(key.as_slice(), value.as_slice())
                 .expect("insert");
-            t.ext[r]
-                .insert(tenant.external_id.as_bytes(), key.as_slice())
+            t.keys[r]
+                .insert(ext.as_slice(), key.as_slice())
                 .expect("insert");
-            if let Some(s) = &tenant.slug {
-                t.slug[r]
-                    .insert(s.as_bytes(), key.as_slice())
+            if let Some(s) = &slug {
+                t.keys[r]
+                    .insert(s.as_slice(), key.as_slice())
                     .expect("insert");
             }
             Key {
@@ -351,16 +341,18 @@ pub mod redb_engine {
                 let old_ext = org.external_id.clone();
                 f(&mut org);
                 if org.external_id != old_ext {
-                    let mut ext = w.open_table(BY_EXT[r]).expect("table");
+                    let mut keys = w.open_table(KEYS[r]).expect("table");
                     if let Some(new) = &org.external_id {
-                        assert!(ext.get(new.as_bytes()).expect("get").is_none());
-                        let other = w.open_table(BY_EXT[1 - r]).expect("table");
-                        assert!(other.get(new.as_bytes()).expect("get").is_none());
-                        ext.insert(new.as_bytes(), key.id.as_slice())
+                        let new = index_key(EXTERNAL_ID, new);
+                        assert!(keys.get(new.as_slice()).expect("get").is_none());
+                        let other = w.open_table(KEYS[1 - r]).expect("table");
+                        assert!(other.get(new.as_slice()).expect("get").is_none());
+                        keys.insert(new.as_slice(), key.id.as_slice())
                             .expect("insert");
                     }
                     if let Some(old) = &old_ext {
-                        ext.remove(old.as_bytes()).expect("remove");
+                        keys.remove(index_key(EXTERNAL_ID, old).as_slice())
+                            .expect("remove");
                     }
                 }
                 let value = orgstore::internals::encode_record(&org);
@@ -383,14 +375,6 @@ pub mod redb_engine {
                     for t in batch {
                         keys.push(Self::insert(&mut open, t));
                     }
-                }
-                if std::env::var_os("BENCH_FLOOR_META").is_some() {
-                    // Diagnostic: a 16-byte meta write per transaction, as OrgStore's last id.
-                    let id = id_key(batch[batch.len() - 1].id);
-                    w.open_table(META)
-                        .expect("table")
-                        .insert(&b"last_assigned_id"[..], &id[1..17])
-                        .expect("insert");
                 }
                 w.commit().expect("commit");
             }
@@ -421,9 +405,10 @@ pub mod redb_engine {
 
         fn get_by_external_id(&self, external_id: &str) -> bool {
             let r = self.db.begin_read().expect("read");
+            let wanted = index_key(EXTERNAL_ID, external_id);
             for region in 0..2 {
-                let idx = r.open_table(BY_EXT[region]).expect("table");
-                if let Some(k) = idx.get(external_id.as_bytes()).expect("get") {
+                let idx = r.open_table(KEYS[region]).expect("table");
+                if let Some(k) = idx.get(wanted.as_slice()).expect("get") {
                     let t = r.open_table(ORGS[region]).expect("table");
                     let v = t.get(k.value()).expect("get").expect("present");
                     std::hint::black_box(
@@ -463,17 +448,13 @@ pub mod redb_engine {
                     orgstore::internals::decode_record(v.value()).expect("decode")
                 };
                 orgs.remove(key.id.as_slice()).expect("remove");
+                let mut keys = w.open_table(KEYS[r]).expect("table");
                 if let Some(e) = &org.external_id {
-                    w.open_table(BY_EXT[r])
-                        .expect("table")
-                        .remove(e.as_bytes())
+                    keys.remove(index_key(EXTERNAL_ID, e).as_slice())
                         .expect("remove");
                 }
                 if let Some(s) = &org.slug {
-                    w.open_table(BY_SLUG[r])
-                        .expect("table")
-                        .remove(s.as_bytes())
-                        .expect("remove");
+                    keys.remove(index_key(SLUG, s).as_slice()).expect("remove");
                 }
             }
             w.commit().expect("commit");

@@ -19,7 +19,7 @@
 //! `BENCH_GATE=FILE` (with the former: wait for FILE before the pages, stop after them, for
 //! `callgrind_control -i on`), `BENCH_DROP_TENANTS`, `BENCH_STOP_AFTER=op` (close after a phase
 //! and report the file size), `BENCH_KEEP` (keep the engine's file), `BENCH_TRACE_SIZE` (file
-//! size after every phase), `BENCH_FLOOR_META` (raw redb also keeps OrgStore's meta table).
+//! size after every phase).
 
 mod engines;
 mod pg_rows;
