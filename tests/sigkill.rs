@@ -182,3 +182,156 @@ fn every_acknowledged_write_survives_sigkill() {
     );
     assert!(landed > 0, "the child never committed anything");
 }
+
+const STARTS_ENV: &str = "ORGSTORE_SIGKILL_STARTS";
+/// Writer threads of the grouped child.
+const WRITERS: usize = 8;
+
+fn grouped_ext(thread: usize, n: u64) -> String {
+    format!("g{thread}-{n}")
+}
+
+/// The grouped child: `WRITERS` threads, each making one-shot creates (which share commits when
+/// they meet) from its start on and printing `GACK thread n` once each returns.
+#[test]
+#[ignore = "run as a child process by every_acknowledged_grouped_write_survives_sigkill"]
+fn sigkill_grouped_child() {
+    let (Some(path), Some(starts)) = (std::env::var_os(PATH_ENV), std::env::var_os(STARTS_ENV))
+    else {
+        return;
+    };
+    let starts: Vec<u64> = starts
+        .to_str()
+        .unwrap()
+        .split(',')
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let store = OrgStore::open(&path).expect("child open");
+    let threads: Vec<_> = starts
+        .into_iter()
+        .enumerate()
+        .map(|(thread, start)| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for n in start.. {
+                    store
+                        .create(
+                            NewOrganization::new(format!("Org {thread} {n}"))
+                                .external_id(grouped_ext(thread, n))
+                                .slug(format!("g{thread}n{n}")),
+                        )
+                        .expect("child write");
+                    println!("GACK {thread} {n}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// One-shot creates from several threads of a child, grouped into shared commits, killed at a
+/// random moment: every acknowledged create survives, and of each thread's writes the file
+/// holds a prefix that ends at its last acknowledged one or the one after (the one in flight).
+#[test]
+fn every_acknowledged_grouped_write_survives_sigkill() {
+    let seed = common::seed("sigkill grouped");
+    let mut rng = Rng::new(seed);
+    let cycles = common::size("ORGSTORE_SIGKILL_CYCLES", 200) / 4;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grouped.redb");
+    let exe = std::env::current_exe().unwrap();
+
+    // Per thread, how many of its creates are in the file (its next create's number).
+    let mut landed = [0u64; WRITERS];
+    let (mut acknowledged, mut in_flight_landed) = (0u64, 0u64);
+    for cycle in 0..cycles {
+        let starts: Vec<String> = landed.iter().map(u64::to_string).collect();
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "sigkill_grouped_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(PATH_ENV, &path)
+            .env(STARTS_ENV, starts.join(","))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20 + rng.below(80)));
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait().unwrap();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        // The highest acknowledged create per thread, if any this cycle.
+        let mut acked: [Option<u64>; WRITERS] = [None; WRITERS];
+        for line in out.lines() {
+            let Some(i) = line.rfind("GACK ") else {
+                continue;
+            };
+            let mut parts = line[i + 5..].split(' ');
+            let (Some(Ok(thread)), Some(Ok(n))) = (
+                parts.next().map(str::parse::<usize>),
+                parts.next().map(str::parse::<u64>),
+            ) else {
+                continue; // a line cut short by the kill
+            };
+            acked[thread] = acked[thread].max(Some(n));
+            acknowledged += 1;
+        }
+
+        let store = OrgStore::open(&path)
+            .unwrap_or_else(|e| panic!("cycle {cycle}: reopen after SIGKILL failed: {e}"));
+        for (thread, landed) in landed.iter_mut().enumerate() {
+            // Every create up to the last acknowledged one is there...
+            let must = acked[thread].map_or(*landed, |n| n + 1);
+            for n in 0..must {
+                assert!(
+                    store
+                        .get_by_external_id(&grouped_ext(thread, n))
+                        .unwrap()
+                        .is_some(),
+                    "cycle {cycle}: thread {thread}'s acknowledged create {n} is lost"
+                );
+            }
+            // ...then at most the one in flight, and nothing after it.
+            let in_flight = store
+                .get_by_external_id(&grouped_ext(thread, must))
+                .unwrap()
+                .is_some();
+            assert!(
+                store
+                    .get_by_external_id(&grouped_ext(thread, must + 1))
+                    .unwrap()
+                    .is_none(),
+                "cycle {cycle}: thread {thread} has a create past its one in flight"
+            );
+            in_flight_landed += u64::from(in_flight);
+            *landed = must + u64::from(in_flight);
+        }
+        let total: u64 = landed.iter().sum();
+        assert_eq!(
+            store.count(None).unwrap(),
+            total,
+            "cycle {cycle}: stray records"
+        );
+        check_invariants(&store).unwrap_or_else(|e| panic!("cycle {cycle}: {e}"));
+        drop(store);
+    }
+    eprintln!(
+        "sigkill grouped: {cycles} kill cycles of {WRITERS} writer threads, {acknowledged} \
+         acknowledged creates, {} in the file, {in_flight_landed} unacknowledged in-flight \
+         creates landed, 0 lost",
+        landed.iter().sum::<u64>()
+    );
+    assert!(acknowledged > 0, "the child never acknowledged a create");
+}
