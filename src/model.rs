@@ -185,7 +185,13 @@ pub(crate) fn to_micros(t: OffsetDateTime) -> i64 {
 
 /// The timestamp of `micros` microseconds since the Unix epoch, if representable.
 pub(crate) fn from_micros(micros: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).ok()
+    // Seconds and the microseconds within them, in 64-bit arithmetic (two per decoded record).
+    let (secs, sub) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
+    let micro = u32::try_from(sub).ok()?;
+    OffsetDateTime::from_unix_timestamp(secs)
+        .ok()?
+        .replace_microsecond(micro)
+        .ok()
 }
 
 mod wire_time {
@@ -263,5 +269,32 @@ mod tests {
         let before = OffsetDateTime::from_unix_timestamp_nanos(-1_500).expect("t");
         assert_eq!(to_micros(before), -2);
         assert_eq!(from_micros(-2).map(to_micros), Some(-2));
+    }
+
+    /// The 64-bit decoding gives what the plain nanosecond conversion gives, in range and out.
+    #[test]
+    fn from_micros_matches_the_nanosecond_conversion() {
+        let plain = |m: i64| OffsetDateTime::from_unix_timestamp_nanos(i128::from(m) * 1_000).ok();
+        let max = to_micros(OffsetDateTime::from_unix_timestamp(253_402_300_799).expect("max"));
+        let min = to_micros(OffsetDateTime::from_unix_timestamp(-377_705_116_800).expect("min"));
+        for m in [
+            0,
+            1,
+            -1,
+            999_999,
+            -999_999,
+            1_000_000,
+            -1_000_001,
+            1_700_000_000_123_456,
+            max,
+            max + 999_999,
+            max + 1_000_000,
+            min,
+            min - 1,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            assert_eq!(from_micros(m), plain(m), "{m}");
+        }
     }
 }
