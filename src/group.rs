@@ -14,9 +14,17 @@
 //! - A storage failure (or a panic) in any write, or in the commit, fails every write of the
 //!   group: nothing of it is visible, and each caller gets an error.
 //! - A lone writer leads at once: no timer, no waiting for company.
+//! - Writers that keep coming from several threads are gathered: the threads a commit releases
+//!   take a moment to bring their next write, and without waiting for them the writers split
+//!   into two cohorts taking turns, each commit carrying half of them. So a new leader waits,
+//!   at most half as long as the last commit took (and never more than
+//!   [`MAX_GATHER`]), until as many writes are queued as the last commit carried plus those
+//!   that queued during it. When the last commit carried a single write and none queued
+//!   meanwhile (a lone writer), that is one: it leads at once.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, StorageError};
 use crate::store::OrgStore;
@@ -37,21 +45,36 @@ impl Ticket {
     }
 }
 
+/// The longest a leader waits for the writers of the last commit to come back.
+pub(crate) const MAX_GATHER: Duration = Duration::from_millis(2);
+
 /// The commit queue of one store.
 #[derive(Default)]
 pub(crate) struct Group {
     state: Mutex<State>,
     /// Signalled when a group ends (outcomes are in, and leadership is free).
     ended: Condvar,
+    /// Signalled when a write is queued while a leader gathers.
+    arrived: Condvar,
     /// The most writes one group held (for the tests).
     #[cfg(test)]
     largest: std::sync::atomic::AtomicUsize,
+    /// How many leaders waited to gather (for the tests).
+    #[cfg(test)]
+    gathered: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Default)]
 struct State {
     queue: VecDeque<Arc<Ticket>>,
     leading: bool,
+    /// Whether the leader waits for writes to gather (then queuing signals `arrived`).
+    gathering: bool,
+    /// How many writes the next group is expected to gather: the last group's size plus the
+    /// writes queued while it committed. Zero or one: a leader does not wait.
+    expected: usize,
+    /// The longest the next leader waits for them.
+    patience: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -90,6 +113,9 @@ impl Group {
         });
         let mut state = lock(&self.state);
         state.queue.push_back(Arc::clone(&ticket));
+        if state.gathering {
+            self.arrived.notify_one();
+        }
         loop {
             if let Some(outcome) = lock(&ticket.outcome).take() {
                 drop(state);
@@ -100,14 +126,19 @@ impl Group {
             }
             if !state.leading {
                 state.leading = true;
+                state = self.gather(state);
                 let batch: Vec<Arc<Ticket>> = state.queue.drain(..).collect();
                 drop(state);
                 #[cfg(test)]
                 self.largest
                     .fetch_max(batch.len(), std::sync::atomic::Ordering::Relaxed);
+                let started = Instant::now();
                 lead(store, &batch);
+                let took = started.elapsed();
                 state = lock(&self.state);
                 state.leading = false;
+                state.expected = batch.len() + state.queue.len();
+                state.patience = (took / 2).min(MAX_GATHER);
                 self.ended.notify_all();
                 continue;
             }
@@ -116,6 +147,37 @@ impl Group {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+    }
+}
+
+impl Group {
+    /// Waits, as the new leader, until the expected number of writes is queued or patience
+    /// runs out; returns at once when at most one is expected (a lone writer).
+    fn gather<'a>(
+        &self,
+        mut state: std::sync::MutexGuard<'a, State>,
+    ) -> std::sync::MutexGuard<'a, State> {
+        if state.queue.len() >= state.expected || state.patience.is_zero() {
+            return state;
+        }
+        #[cfg(test)]
+        self.gathered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let until = Instant::now() + state.patience;
+        state.gathering = true;
+        while state.queue.len() < state.expected {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            state = self
+                .arrived
+                .wait_timeout(state, until - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        state.gathering = false;
+        state
     }
 }
 
@@ -305,6 +367,20 @@ mod tests {
         let largest = store.group().largest.load(Ordering::Relaxed);
         eprintln!("group commit: 480 writes from 8 threads, largest group {largest}");
         assert!(largest > 1, "no two writes ever shared a commit");
+    }
+
+    /// A lone writer never waits for company: every write leads its own commit at once.
+    #[test]
+    fn a_lone_writer_never_gathers() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = OrgStore::open(dir.path().join("lone.redb")).expect("open");
+        for i in 0..50 {
+            store
+                .create(NewOrganization::new(format!("lone {i}")))
+                .expect("create");
+        }
+        assert_eq!(store.group().gathered.load(Ordering::Relaxed), 0);
+        assert_eq!(store.group().largest.load(Ordering::Relaxed), 1);
     }
 
     /// A backend whose syncs can be slowed (so writers queue behind one) and made to fail.
