@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use engines::{dir_size, Engine};
 use serde::{Deserialize, Serialize};
-use workload::{mix, Samples, Tenant};
+use workload::{io_written, mix, Samples, Tenant};
 
 pub const ENGINES: [&str; 4] = ["orgstore", "redb", "sqlite", "native_db"];
 
@@ -411,17 +411,6 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
     out.bytes("file_size_compacted", dir_size(path));
     out.bytes("peak_rss", peak_rss());
     out.rows
-}
-
-/// Bytes this process has handed to write calls so far (`wchar` of Linux `/proc/self/io`: what
-/// `strace` sums over `pwrite`s; each engine runs in a process of its own).
-fn io_written() -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("wchar:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Minor and major page faults of this process so far (Linux `/proc/self/stat`).
