@@ -31,6 +31,22 @@ fn thread_slot() -> usize {
     SLOT.with(std::cell::Cell::get)
 }
 
+thread_local! {
+    static WRITE_SLOT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Which connection a thread writes through where an engine keeps one per thread (SQLite):
+/// slot 0, the writer's, unless set, so that several writer threads can each write through a
+/// connection of their own (the `concurrent` benchmark). Bulk loads always use slot 0.
+#[allow(dead_code)] // set by the `concurrent` binary only
+pub fn set_write_slot(slot: usize) {
+    WRITE_SLOT.with(|s| s.set(slot));
+}
+
+fn write_slot() -> usize {
+    WRITE_SLOT.with(std::cell::Cell::get)
+}
+
 /// Settles an engine's files before they are measured (SQLite: checkpoint the WAL into the
 /// database and truncate it).
 pub fn before_size(engine: &dyn std::any::Any) {
@@ -513,7 +529,7 @@ pub mod sqlite_engine {
             change: impl FnOnce(&mut orgstore::Organization),
             store: impl FnOnce(&rusqlite::Transaction<'_>, Vec<u8>),
         ) {
-            let mut c = self.conn(0);
+            let mut c = self.conn(super::write_slot());
             let tx = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .expect("begin");
@@ -637,7 +653,7 @@ pub mod sqlite_engine {
         }
 
         fn create(&self, tenant: &Tenant) -> Key {
-            let mut c = self.conn(0);
+            let mut c = self.conn(super::write_slot());
             let tx = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .expect("begin");
@@ -717,7 +733,7 @@ pub mod sqlite_engine {
         }
 
         fn delete(&self, key: &Key) {
-            let c = self.conn(0);
+            let c = self.conn(super::write_slot());
             c.prepare_cached("DELETE FROM orgs WHERE id = ?1")
                 .expect("prepare")
                 .execute([&key.0])

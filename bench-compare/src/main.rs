@@ -6,7 +6,8 @@
 //! ```
 //!
 //! The server benchmark is the `serverbench` binary of this package (see its documentation);
-//! `report --server-json FILE` adds its section to the report.
+//! `report --server-json FILE` adds its section to the report. Likewise the concurrent-writer
+//! benchmark, the `concurrent` binary, and `report --concurrent-json FILE`.
 //!
 //! Each engine runs in a child process of its own (so its peak RSS is its own), on a fresh
 //! file in a temp directory on the same disk. Output: a JSON array of
@@ -21,6 +22,7 @@
 //! and report the file size), `BENCH_KEEP` (keep the engine's file), `BENCH_TRACE_SIZE` (file
 //! size after every phase).
 
+mod concurrent_rows;
 mod engines;
 mod pg_rows;
 mod report;
@@ -34,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use engines::{dir_size, Engine};
 use serde::{Deserialize, Serialize};
-use workload::{mix, Samples, Tenant};
+use workload::{io_written, mix, Samples, Tenant};
 
 pub const ENGINES: [&str; 4] = ["orgstore", "redb", "sqlite", "native_db"];
 
@@ -413,17 +415,6 @@ fn run<E: Engine + 'static>(engine: E, name: &'static str, path: &Path, n: u64) 
     out.rows
 }
 
-/// Bytes this process has handed to write calls so far (`wchar` of Linux `/proc/self/io`: what
-/// `strace` sums over `pwrite`s; each engine runs in a process of its own).
-fn io_written() -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("wchar:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Minor and major page faults of this process so far (Linux `/proc/self/stat`).
 fn faults() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -607,7 +598,8 @@ fn machine_rows(n: u64) -> Vec<Row> {
 fn usage() -> ! {
     eprintln!(
         "usage: bench-compare [--orgs N] [--json PATH] [--engines a,b]\n       \
-         bench-compare report --json PATH [--json PATH ...] [--server-json PATH] [--pg-json PATH] [--out BENCHMARKS.md]"
+         bench-compare report --json PATH [--json PATH ...] [--server-json PATH] [--pg-json PATH]\n                            \
+         [--concurrent-json PATH] [--out BENCHMARKS.md]"
     );
     std::process::exit(2);
 }
@@ -621,6 +613,7 @@ fn main() {
     let mut out_md = None;
     let mut server_json = None;
     let mut pg_json = None;
+    let mut concurrent_json = None;
     let mut rounds = 1usize;
     let report_mode = args.first().is_some_and(|a| a == "report");
     let mut it = args.iter().skip(usize::from(report_mode));
@@ -635,12 +628,19 @@ fn main() {
             "--out" => out_md = Some(PathBuf::from(value())),
             "--server-json" => server_json = Some(PathBuf::from(value())),
             "--pg-json" => pg_json = Some(PathBuf::from(value())),
+            "--concurrent-json" => concurrent_json = Some(PathBuf::from(value())),
             _ => usage(),
         }
     }
     if report_mode {
         let out = out_md.unwrap_or_else(|| "BENCHMARKS.md".into());
-        report::write(&json, server_json.as_deref(), pg_json.as_deref(), &out);
+        report::write(
+            &json,
+            server_json.as_deref(),
+            pg_json.as_deref(),
+            concurrent_json.as_deref(),
+            &out,
+        );
         eprintln!("wrote {}", out.display());
         return;
     }

@@ -163,3 +163,15 @@ impl Samples {
         self.0[i]
     }
 }
+
+/// Bytes this process has handed to write calls so far (`wchar` of Linux `/proc/self/io`: what
+/// `strace` sums over `pwrite`s; each engine of the main benchmark runs in a process of its
+/// own, and the concurrent benchmark runs one engine at a time).
+pub fn io_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
