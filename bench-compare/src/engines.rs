@@ -7,14 +7,12 @@ use std::time::Duration;
 
 use crate::workload::Tenant;
 
-/// Page cache of every engine: 64 MiB, or `BENCH_CACHE_MB` for experiments.
+/// Page cache of every engine: OrgStore's default (256 MiB), or `BENCH_CACHE_MB`.
 pub static CACHE_BYTES: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
     std::env::var("BENCH_CACHE_MB")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(64)
-        * 1024
-        * 1024
+        .map_or(orgstore::DEFAULT_CACHE_SIZE, |mb| mb * 1024 * 1024)
 });
 
 thread_local! {

@@ -134,7 +134,8 @@ fn targets(rows: &[Row], n: u64) -> Vec<Target> {
     out
 }
 
-/// What sets a result file apart from the default setup (64 MiB caches, default allocator).
+/// What sets a result file apart from the default setup (OrgStore's default cache for every
+/// engine, default allocator).
 fn variant(rows: &[Row]) -> Option<String> {
     let note = |op: &str| {
         rows.iter()
@@ -142,7 +143,9 @@ fn variant(rows: &[Row]) -> Option<String> {
             .and_then(|r| r.note.clone())
     };
     let parts: Vec<String> = [
-        note("cache").filter(|n| !n.starts_with("64 MiB")),
+        note("cache").filter(|n| {
+            !n.starts_with(&format!("{} MiB", orgstore::DEFAULT_CACHE_SIZE / 1024 / 1024))
+        }),
         note("allocator").filter(|n| n.contains("GLIBC_TUNABLES")),
     ]
     .into_iter()
