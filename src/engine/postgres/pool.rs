@@ -10,12 +10,17 @@ use std::time::{Duration, Instant};
 use postgres::{Client, Statement};
 
 use super::error::{pg_error, PgResultExt};
+use super::socket::{self, Socket};
 use super::tls::Tls;
 use crate::error::{Error, Result};
 
 /// A connection and what it has prepared.
 pub(crate) struct Conn {
+    // Declared (so dropped) before `socket`, which keeps the socket open until it drops too.
     pub(crate) client: Client,
+    /// Our own descriptor of the connection's socket, when it was found: the commit deadline
+    /// shuts it down if the server stops answering ([`super::deadline`]).
+    socket: Option<Arc<Socket>>,
     statements: HashMap<String, Statement>,
     /// Set by the server's WARNING notices (the cancelled wait for synchronous replication is
     /// one), cleared before each commit.
@@ -31,6 +36,11 @@ impl Conn {
         let s = self.client.prepare(sql).pg()?;
         self.statements.insert(sql.to_owned(), s.clone());
         Ok(s)
+    }
+
+    /// The connection's socket, when known, for the commit deadline to cut.
+    pub(crate) fn socket(&self) -> Option<Arc<Socket>> {
+        self.socket.clone()
     }
 
     /// Forgets whether the server warned, before a statement whose warnings matter.
@@ -140,8 +150,10 @@ impl Pool {
         if !self.setup.is_empty() {
             client.batch_execute(&self.setup).pg()?;
         }
+        let socket = socket::locate(&mut client).map(Arc::new);
         Ok(Conn {
             client,
+            socket,
             statements: HashMap::new(),
             warned,
         })
