@@ -23,12 +23,13 @@
 //!    (PostgreSQL commits locally before it waits, so they are normally there), all or nothing
 //!    per transaction. A standby that comes back lets writes succeed again.
 //!
-//! Two more tests freeze a server (SIGSTOP) instead of killing it: the kernel still accepts and
-//! acknowledges its TCP traffic, but nothing answers, so neither TCP keepalives nor
+//! Three more tests freeze a server (SIGSTOP) instead of killing it: the kernel still accepts
+//! and acknowledges its TCP traffic, but nothing answers, so neither TCP keepalives nor
 //! `tcp_user_timeout` ever end a wait. A commit to a hung primary must still end by the commit
-//! deadline (plus a short grace) as `OutcomeUnknown`; and a hung first host of a multi-host URL
-//! must not hold up opening the store past `connect_timeout` (ignored: the store does not bound
-//! that yet; `-- --ignored` runs it).
+//! deadline (plus a short grace) as `OutcomeUnknown`, also when the cancel request itself hangs
+//! (with TLS offered, it waits for the server's answer to its SSL request); and a hung first
+//! host of a multi-host URL must not hold up opening the store past `connect_timeout` (ignored:
+//! the store does not bound that yet; `-- --ignored` runs it).
 //!
 //! `cargo test --release --features postgres --test failover -- --nocapture` prints the figures.
 //! `ORGSTORE_FAILOVER_SECONDS` (default 2) is the load before the kill, and again after the first
@@ -1246,6 +1247,51 @@ fn regression_a_commit_to_a_hung_primary_ends_by_the_deadline() {
         "a create once the primary runs again: {after:?} after {}",
         ms(again.elapsed())
     );
+}
+
+/// With TLS offered (`sslmode=prefer`), a cancel request begins with an SSL request and waits
+/// for the server's answer, which a hung server never gives. Two creates on two connections of
+/// one store, to a hung primary, must both end by the deadline: no cancel holds up the thread
+/// that watches the store's deadlines.
+#[test]
+fn regression_a_hung_cancel_does_not_hold_up_other_deadlines() {
+    if !wanted("hung cancel") {
+        return;
+    }
+    let mut cluster = Cluster::new();
+    let primary = cluster.start_primary();
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=prefer&connect_timeout=2",
+        cluster.port(primary)
+    );
+    let store = OrgStore::builder()
+        .commit_deadline(COMMIT_DEADLINE)
+        .pool_size(2)
+        .pool_timeout(Duration::from_secs(3))
+        .postgres_schema("hung_cancel")
+        .postgres(&url)
+        .unwrap();
+    // Two connections, each with the insert prepared (a statement is prepared before its
+    // deadline is watched): the store's only connection creates, then a snapshot holds it while
+    // a second connection creates.
+    store.create(NewOrganization::new("warm a")).unwrap();
+    let snapshot = store.begin_read().unwrap();
+    store.create(NewOrganization::new("warm b")).unwrap();
+    drop(snapshot);
+    cluster.freeze(primary);
+    let bound = COMMIT_DEADLINE + DEADLINE_SLACK;
+    let begun = Instant::now();
+    let first = create_within(&store, "during a");
+    thread::sleep(Duration::from_millis(200));
+    let second = create_within(&store, "during b");
+    let ended = [
+        wait_create(&first, bound, begun),
+        wait_create(&second, bound + Duration::from_millis(200), begun),
+    ];
+    cluster.thaw(primary);
+    for (i, e) in ended.iter().enumerate() {
+        check_cut_short(&format!("hung cancel, create {i}"), e);
+    }
 }
 
 /// Two primaries, the first of the URL hung: opening a store must end within `connect_timeout`

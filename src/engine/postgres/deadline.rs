@@ -4,7 +4,12 @@
 //! one-shot statement that commits) is ended from here, by one thread per store that sleeps
 //! until the nearest due time, in two steps:
 //!
-//! 1. At the deadline, a cancel request is sent.
+//! 1. At the deadline, a cancel request is sent, on a thread of its own: a cancel opens a
+//!    connection of its own (a TCP connect, and with TLS offered an SSL request whose answer a
+//!    hung server never gives), and sent from the deadline thread it would hold up every other
+//!    deadline of the store. At most [`CANCELS`] are in flight per store; past that a cancel is
+//!    skipped, since those in flight wait on servers that do not answer, and step 2 still ends
+//!    the statement.
 //! 2. If the statement still runs a grace later (the deadline, at most [`GRACE`]), its
 //!    connection's socket is shut down, when it is known ([`super::socket`]): the waiting read
 //!    fails and the statement returns an error. A server that answers ends a cancelled commit
@@ -17,7 +22,7 @@
 //! under, before the statement's result is judged: once ended, nothing more is sent or cut for
 //! it, and what was done is in the answer.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -29,11 +34,16 @@ use super::tls::Tls;
 /// The longest wait, after a cancel was sent, before the connection is cut.
 pub(crate) const GRACE: Duration = Duration::from_secs(1);
 
+/// Cancel requests in flight per store, at most.
+pub(crate) const CANCELS: usize = 8;
+
 pub(crate) struct Deadlines {
     state: Mutex<State>,
     changed: Condvar,
     next_id: AtomicU64,
     tls: Tls,
+    /// Cancel requests being sent.
+    cancels: Arc<AtomicUsize>,
 }
 
 struct State {
@@ -87,6 +97,7 @@ impl Deadlines {
             changed: Condvar::new(),
             next_id: AtomicU64::new(0),
             tls,
+            cancels: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -169,7 +180,7 @@ impl Deadlines {
             }
             if !due.is_empty() {
                 drop(state);
-                for token in &due {
+                for token in due {
                     self.cancel(token);
                 }
                 state = self.lock();
@@ -190,9 +201,22 @@ impl Deadlines {
         }
     }
 
-    /// Sends a cancel request.
-    fn cancel(&self, token: &CancelToken) {
-        self.tls.cancel(token);
+    /// Sends a cancel request on a thread of its own, unless [`CANCELS`] are in flight.
+    fn cancel(&self, token: CancelToken) {
+        if self.cancels.fetch_add(1, Ordering::SeqCst) >= CANCELS {
+            self.cancels.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        let in_flight = InFlight(Arc::clone(&self.cancels));
+        let tls = self.tls.clone();
+        // If no thread can be had, the cancel is skipped (and `in_flight` dropped with the
+        // closure); the cut still ends the statement.
+        let _ = std::thread::Builder::new()
+            .name("orgstore-cancel".into())
+            .spawn(move || {
+                let _in_flight = in_flight;
+                tls.cancel(&token);
+            });
     }
 
     /// Ends a watch: what it did, and nothing more from now on.
@@ -212,6 +236,15 @@ impl Deadlines {
     pub(crate) fn close(&self) {
         self.lock().closing = true;
         self.changed.notify_all();
+    }
+}
+
+/// Counts a cancel in flight until dropped (also if the cancel panics).
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
