@@ -28,8 +28,7 @@
 //! `tcp_user_timeout` ever end a wait. A commit to a hung primary must still end by the commit
 //! deadline (plus a short grace) as `OutcomeUnknown`, also when the cancel request itself hangs
 //! (with TLS offered, it waits for the server's answer to its SSL request); and a hung first
-//! host of a multi-host URL must not hold up opening the store past `connect_timeout` (ignored:
-//! the store does not bound that yet; `-- --ignored` runs it).
+//! host of a multi-host URL must not hold up opening the store past `connect_timeout`.
 //!
 //! `cargo test --release --features postgres --test failover -- --nocapture` prints the figures.
 //! `ORGSTORE_FAILOVER_SECONDS` (default 2) is the load before the kill, and again after the first
@@ -1298,7 +1297,6 @@ fn regression_a_hung_cancel_does_not_hold_up_other_deadlines() {
 /// plus some slack (on the second host, as libpq's per-host timeout would), not wait for the
 /// first host to answer; so must a second store, and a new connection of the first.
 #[test]
-#[ignore = "the store does not bound this yet: connect_timeout covers the TCP connect only"]
 fn regression_a_hung_first_host_does_not_hang_the_store() {
     if !wanted("hung first host") {
         return;

@@ -2,7 +2,10 @@
 //! applications whose instances outgrow one host. The only module that names the client
 //! library.
 //!
-//! - Connections come from a small pool ([`pool`]), over TLS as `sslmode` says ([`tls`]).
+//! - Connections come from a small pool ([`pool`]), over TLS as `sslmode` says ([`tls`]). A
+//!   connection is opened on one host of the URL at a time, each attempt bounded as a whole by
+//!   `connect_timeout` (10 s when the URL gives none), so a host that hangs is passed over
+//!   ([`connect`]).
 //! - The schema and every statement are in [`sql`]; each storage step is one statement, so a
 //!   create is one round trip.
 //! - Read transactions are `REPEATABLE READ READ ONLY` snapshots; a one-shot read is a single
@@ -10,11 +13,14 @@
 //! - Write transactions run at `SERIALIZABLE`, each operation under a savepoint, so one that
 //!   fails leaves the transaction usable. A one-shot create is a single autocommitted statement;
 //!   other one-shot writes begin their transaction with their first read.
-//! - A commit (or a one-shot statement that commits) has a deadline ([`deadline`]); cut short,
-//!   or cut off by a lost connection, it is [`Error::OutcomeUnknown`], never `Ok`.
+//! - A commit (or a one-shot statement that commits) has a deadline ([`deadline`]): cancelled
+//!   then, and its connection shut down ([`socket`]) if the server still does not answer a
+//!   grace later. Cut short, or cut off by a lost connection, it is [`Error::OutcomeUnknown`],
+//!   never `Ok`.
 //! - Ids are assigned from this process's last id, not a shared row: time-ordered ULIDs across
 //!   instances, strictly increasing within one.
 
+mod connect;
 mod deadline;
 mod error;
 mod pool;
@@ -29,6 +35,7 @@ use std::time::Duration;
 use postgres::types::ToSql;
 use postgres::Row;
 
+use self::connect::Connector;
 use self::deadline::Deadlines;
 use self::error::{is_cancel, is_connection_loss, pg_error, PgResultExt};
 use self::pool::{Conn, Pool, Pooled};
@@ -92,11 +99,9 @@ impl Engine {
         };
         let deadlines = Deadlines::new(tls.clone());
         let pool = Arc::new(Pool::new(
-            config,
-            tls,
+            Connector::new(config, tls, setup)?,
             options.pool_size,
             options.checkout_timeout,
-            setup,
         ));
         let engine = Engine {
             inner: Arc::new(Inner {

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, Statement};
 
-use super::error::{pg_error, PgResultExt};
-use super::socket::{self, Socket};
-use super::tls::Tls;
+use super::connect::Connector;
+use super::error::PgResultExt;
+use super::socket::Socket;
 use crate::error::{Error, Result};
 
 /// A connection and what it has prepared.
@@ -55,12 +55,9 @@ impl Conn {
 }
 
 pub(crate) struct Pool {
-    config: postgres::Config,
-    tls: Tls,
+    connector: Connector,
     size: usize,
     checkout: Duration,
-    /// Runs once on every new connection (session settings).
-    setup: String,
     state: Mutex<State>,
     returned: Condvar,
 }
@@ -72,19 +69,11 @@ struct State {
 }
 
 impl Pool {
-    pub(crate) fn new(
-        config: postgres::Config,
-        tls: Tls,
-        size: usize,
-        checkout: Duration,
-        setup: String,
-    ) -> Pool {
+    pub(crate) fn new(connector: Connector, size: usize, checkout: Duration) -> Pool {
         Pool {
-            config,
-            tls,
+            connector,
             size: size.max(1),
             checkout,
-            setup,
             state: Mutex::new(State {
                 idle: Vec::new(),
                 busy: 0,
@@ -137,23 +126,19 @@ impl Pool {
         }
     }
 
+    /// A new connection ([`Connector::open`]: each host in turn, each attempt bounded by
+    /// `connect_timeout`), its session set up and its socket found.
     fn connect(&self) -> Result<Conn> {
         let warned = Arc::new(AtomicBool::new(false));
-        let mut config = self.config.clone();
         let flag = Arc::clone(&warned);
-        config.notice_callback(move |notice| {
+        let opened = self.connector.open(move |notice| {
             if notice.severity() == "WARNING" {
                 flag.store(true, Ordering::SeqCst);
             }
-        });
-        let mut client = self.tls.connect(&config).map_err(pg_error)?;
-        if !self.setup.is_empty() {
-            client.batch_execute(&self.setup).pg()?;
-        }
-        let socket = socket::locate(&mut client).map(Arc::new);
+        })?;
         Ok(Conn {
-            client,
-            socket,
+            client: opened.client,
+            socket: opened.socket.map(Arc::new),
             statements: HashMap::new(),
             warned,
         })
