@@ -98,6 +98,45 @@ enum Slot {
     Done(Box<std::result::Result<Opened, postgres::Error>>),
     /// The caller gave up: the thread drops what it gets.
     Abandoned,
+    /// The thread ended without a result.
+    Panicked,
+}
+
+/// What an attempt's thread hands over when it ends, by dropping this (also if the client
+/// library panics, so an address is never left counted as abandoned).
+struct Outcome {
+    slot: Arc<(Mutex<Slot>, Condvar)>,
+    abandoned: Arc<Mutex<HashMap<String, usize>>>,
+    key: String,
+    opened: Option<std::result::Result<Opened, postgres::Error>>,
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        let (lock, done) = &*self.slot;
+        let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(*state, Slot::Abandoned) {
+            drop(state);
+            // Too late: the connection (if any) is closed here, never pooled.
+            self.opened = None;
+            let mut abandoned = self
+                .abandoned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(n) = abandoned.get_mut(&self.key) {
+                *n -= 1;
+                if *n == 0 {
+                    abandoned.remove(&self.key);
+                }
+            }
+        } else {
+            *state = match self.opened.take() {
+                Some(opened) => Slot::Done(Box::new(opened)),
+                None => Slot::Panicked,
+            };
+            done.notify_all();
+        }
+    }
 }
 
 impl Connector {
@@ -307,30 +346,20 @@ impl Connector {
         config.notice_callback(notice);
         let slot = Arc::new((Mutex::new(Slot::Running), Condvar::new()));
         let spawned = {
-            let (slot, tls, setup) = (Arc::clone(&slot), self.tls.clone(), self.setup.clone());
-            let (abandoned, key) = (Arc::clone(&self.abandoned), key.clone());
+            let (tls, setup) = (self.tls.clone(), self.setup.clone());
+            let outcome = Outcome {
+                slot: Arc::clone(&slot),
+                abandoned: Arc::clone(&self.abandoned),
+                key: key.clone(),
+                opened: None,
+            };
             std::thread::Builder::new()
                 .name("orgstore-connect".into())
                 .spawn(move || {
-                    let opened = open_one(&config, &tls, &setup);
-                    let (lock, done) = &*slot;
-                    let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
-                    if matches!(*state, Slot::Abandoned) {
-                        drop(state);
-                        // Too late: the connection (if any) is closed, never pooled.
-                        drop(opened);
-                        let mut abandoned =
-                            abandoned.lock().unwrap_or_else(PoisonError::into_inner);
-                        if let Some(n) = abandoned.get_mut(&key) {
-                            *n -= 1;
-                            if *n == 0 {
-                                abandoned.remove(&key);
-                            }
-                        }
-                    } else {
-                        *state = Slot::Done(Box::new(opened));
-                        done.notify_all();
-                    }
+                    // The whole guard moves in (a closure would capture only the field).
+                    let mut outcome = outcome;
+                    outcome.opened = Some(open_one(&config, &tls, &setup));
+                    // `outcome` drops here and hands the connection over (or drops it).
                 })
         };
         if let Err(e) = spawned {
@@ -344,6 +373,9 @@ impl Connector {
         loop {
             match std::mem::replace(&mut *state, Slot::Running) {
                 Slot::Done(opened) => return (*opened).map_err(Failure::Client),
+                Slot::Panicked => {
+                    return Err(Failure::Other("the connection attempt panicked".to_owned()))
+                }
                 Slot::Running | Slot::Abandoned => {}
             }
             let now = Instant::now();
@@ -525,6 +557,55 @@ mod tests {
             text.matches(&format!("127.0.0.1:{port}: ")).count(),
             2,
             "{text}"
+        );
+    }
+
+    /// The text of a storage error (the message is the inner error's).
+    fn storage_text(result: Result<Opened>) -> String {
+        match result.err().expect("no connection") {
+            Error::Storage(e) => e.to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_server_that_does_not_answer_is_given_up_then_skipped_until_the_attempt_ends() {
+        // Accepted by the kernel, never answered: the start-up waits for a reply.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let c = connector(&format!(
+            "postgres://u@127.0.0.1:{port}/db?sslmode=disable&connect_timeout=1"
+        ));
+        let began = Instant::now();
+        let text = storage_text(c.open(|_| {}));
+        let took = began.elapsed();
+        assert!(text.contains("within connect_timeout"), "{text}");
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+
+        // While that attempt still waits, the address is skipped at once.
+        let began = Instant::now();
+        let text = storage_text(c.open(|_| {}));
+        assert!(text.contains("skipped"), "{text}");
+        assert!(began.elapsed() < Duration::from_millis(500));
+
+        // Closing the listener resets the connection it holds: the attempt ends, its thread
+        // counts itself out, and the address is tried again (and refused).
+        drop(listener);
+        let began = Instant::now();
+        while !c.abandoned_lock().is_empty() {
+            assert!(
+                began.elapsed() < Duration::from_secs(10),
+                "the abandoned attempt did not end"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let err = c.open(|_| {}).err().expect("refused");
+        assert!(
+            !format!("{err:?}").contains("skipped"),
+            "tried again once the attempt ended: {err:?}"
         );
     }
 }
