@@ -23,10 +23,12 @@
 //!    (PostgreSQL commits locally before it waits, so they are normally there), all or nothing
 //!    per transaction. A standby that comes back lets writes succeed again.
 //!
-//! Two more tests, ignored, reproduce what the store does not bound today when a server hangs
-//! (SIGSTOP) instead of dying: a commit to a hung primary outlives the commit deadline, and a
-//! hung first host of the URL holds up opening the store past `connect_timeout`. They fail
-//! until the library bounds both (`-- --ignored` runs them).
+//! Three more tests freeze a server (SIGSTOP) instead of killing it: the kernel still accepts
+//! and acknowledges its TCP traffic, but nothing answers, so neither TCP keepalives nor
+//! `tcp_user_timeout` ever end a wait. A commit to a hung primary must still end by the commit
+//! deadline (plus a short grace) as `OutcomeUnknown`, also when the cancel request itself hangs
+//! (with TLS offered, it waits for the server's answer to its SSL request); and a hung first
+//! host of a multi-host URL must not hold up opening the store past `connect_timeout`.
 //!
 //! `cargo test --release --features postgres --test failover -- --nocapture` prints the figures.
 //! `ORGSTORE_FAILOVER_SECONDS` (default 2) is the load before the kill, and again after the first
@@ -1142,15 +1144,69 @@ fn failover_keeps_every_acknowledged_write() {
 
 // ---------------------------------------------------------------------------------------------
 // A server that hangs instead of dying (SIGSTOP: the kernel still accepts and acknowledges its
-// TCP traffic, nothing answers). Both tests reproduce what the store does not bound today, and
-// are ignored until it does: `cargo test --release --features postgres --test failover --
-// --ignored`.
+// TCP traffic, nothing answers).
+
+/// How a create sent to a hung server must end: `OutcomeUnknown` with its id, by the commit
+/// deadline plus the grace and some slack, without blaming replication (nothing answered at all).
+#[track_caller]
+fn check_cut_short(what: &str, ended: &Result<(Duration, orgstore::Result<Organization>), String>) {
+    match ended {
+        Ok((took, Err(Error::OutcomeUnknown { id, message }))) => {
+            println!("{what}: OutcomeUnknown after {}: {message}", ms(*took));
+            assert!(id.is_some(), "{what}: OutcomeUnknown without the id");
+            assert!(
+                !message.contains("replication"),
+                "{what}: the server did not answer at all, yet the error says {message:?}"
+            );
+            assert!(
+                *took >= COMMIT_DEADLINE - Duration::from_millis(100),
+                "{what}: ended after {}, before the commit deadline",
+                ms(*took)
+            );
+        }
+        Ok((took, other)) => panic!("{what} ended {other:?} after {}", ms(*took)),
+        Err(e) => panic!("{what}: {e}"),
+    }
+}
+
+/// Runs a create on a thread of its own; its outcome comes on the channel.
+fn create_within(
+    store: &OrgStore,
+    name: &str,
+) -> mpsc::Receiver<(Duration, orgstore::Result<Organization>)> {
+    let (tx, rx) = mpsc::channel();
+    let (writer, name) = (store.clone(), name.to_owned());
+    thread::spawn(move || {
+        let start = Instant::now();
+        let result = writer.create(NewOrganization::new(name));
+        let _ = tx.send((start.elapsed(), result));
+    });
+    rx
+}
+
+/// Waits for a create started by [`create_within`] until `bound` after `begun`; `Err` says it
+/// did not end by then.
+fn wait_create(
+    rx: &mpsc::Receiver<(Duration, orgstore::Result<Organization>)>,
+    bound: Duration,
+    begun: Instant,
+) -> Result<(Duration, orgstore::Result<Organization>), String> {
+    let left = bound.saturating_sub(begun.elapsed());
+    rx.recv_timeout(left).map_err(|_| {
+        format!(
+            "did not end within {} (commit deadline {} + {} slack)",
+            ms(bound),
+            ms(COMMIT_DEADLINE),
+            ms(DEADLINE_SLACK)
+        )
+    })
+}
 
 /// A primary alone, a store on it (a create done, so the insert is prepared), then the primary
-/// hangs: a create must still end by the commit deadline, as `OutcomeUnknown`.
+/// hangs: a create must still end by the commit deadline, as `OutcomeUnknown`, and the cut
+/// connection must not come back: once the server runs again, a create succeeds.
 #[test]
-#[ignore = "the store does not bound this today: the commit waits until the server answers"]
-fn a_commit_to_a_hung_primary_ends_by_the_deadline() {
+fn regression_a_commit_to_a_hung_primary_ends_by_the_deadline() {
     if !wanted("hung primary") {
         return;
     }
@@ -1168,48 +1224,80 @@ fn a_commit_to_a_hung_primary_ends_by_the_deadline() {
         .unwrap();
     store.create(NewOrganization::new("before")).unwrap();
     cluster.freeze(primary);
-    let (tx, rx) = mpsc::channel();
-    let writer = store.clone();
-    thread::spawn(move || {
-        let start = Instant::now();
-        let result = writer.create(NewOrganization::new("during"));
-        let _ = tx.send((start.elapsed(), result));
-    });
     let bound = COMMIT_DEADLINE + DEADLINE_SLACK;
-    let ended = rx.recv_timeout(bound);
+    let begun = Instant::now();
+    let rx = create_within(&store, "during");
+    let ended = wait_create(&rx, bound, begun);
     let thawed = Instant::now();
     cluster.thaw(primary);
-    let after_thaw = match &ended {
-        Ok(_) => None,
-        Err(_) => rx.recv_timeout(HANG).ok().map(|r| (thawed.elapsed(), r)),
-    };
-    println!(
-        "hung primary: within {}: {ended:?}; after the thaw: {after_thaw:?}",
-        ms(bound)
+    let ended = ended.map_err(|e| {
+        let after = rx.recv_timeout(HANG).ok();
+        format!(
+            "a create to a hung primary {e}; once the server ran again it ended {} later as {:?}",
+            ms(thawed.elapsed()),
+            after.map(|(_, r)| r)
+        )
+    });
+    check_cut_short("hung primary", &ended);
+    let again = Instant::now();
+    let after = store.create(NewOrganization::new("after"));
+    assert!(
+        after.is_ok(),
+        "a create once the primary runs again: {after:?} after {}",
+        ms(again.elapsed())
     );
-    match ended {
-        Ok((took, Err(Error::OutcomeUnknown { .. }))) => {
-            println!("hung primary: OutcomeUnknown after {}", ms(took));
-        }
-        Ok((took, other)) => panic!("a create to a hung primary ended {other:?} after {took:?}"),
-        Err(_) => panic!(
-            "a create to a hung primary did not end within {} (commit deadline {} + {}); once \
-             the server ran again it ended {} later as {:?}",
-            ms(bound),
-            ms(COMMIT_DEADLINE),
-            ms(DEADLINE_SLACK),
-            after_thaw.as_ref().map_or("never".into(), |(d, _)| ms(*d)),
-            after_thaw.map(|(_, (_, r))| r)
-        ),
+}
+
+/// With TLS offered (`sslmode=prefer`), a cancel request begins with an SSL request and waits
+/// for the server's answer, which a hung server never gives. Two creates on two connections of
+/// one store, to a hung primary, must both end by the deadline: no cancel holds up the thread
+/// that watches the store's deadlines.
+#[test]
+fn regression_a_hung_cancel_does_not_hold_up_other_deadlines() {
+    if !wanted("hung cancel") {
+        return;
+    }
+    let mut cluster = Cluster::new();
+    let primary = cluster.start_primary();
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=prefer&connect_timeout=2",
+        cluster.port(primary)
+    );
+    let store = OrgStore::builder()
+        .commit_deadline(COMMIT_DEADLINE)
+        .pool_size(2)
+        .pool_timeout(Duration::from_secs(3))
+        .postgres_schema("hung_cancel")
+        .postgres(&url)
+        .unwrap();
+    // Two connections, each with the insert prepared (a statement is prepared before its
+    // deadline is watched): the store's only connection creates, then a snapshot holds it while
+    // a second connection creates.
+    store.create(NewOrganization::new("warm a")).unwrap();
+    let snapshot = store.begin_read().unwrap();
+    store.create(NewOrganization::new("warm b")).unwrap();
+    drop(snapshot);
+    cluster.freeze(primary);
+    let bound = COMMIT_DEADLINE + DEADLINE_SLACK;
+    let begun = Instant::now();
+    let first = create_within(&store, "during a");
+    thread::sleep(Duration::from_millis(200));
+    let second = create_within(&store, "during b");
+    let ended = [
+        wait_create(&first, bound, begun),
+        wait_create(&second, bound + Duration::from_millis(200), begun),
+    ];
+    cluster.thaw(primary);
+    for (i, e) in ended.iter().enumerate() {
+        check_cut_short(&format!("hung cancel, create {i}"), e);
     }
 }
 
 /// Two primaries, the first of the URL hung: opening a store must end within `connect_timeout`
-/// plus some slack (on the second host, as libpq's per-host timeout would, or with an error),
-/// not wait for the first host to answer.
+/// plus some slack (on the second host, as libpq's per-host timeout would), not wait for the
+/// first host to answer; so must a second store, and a new connection of the first.
 #[test]
-#[ignore = "the store does not bound this today: connect_timeout covers the TCP connect only"]
-fn a_hung_first_host_does_not_hang_the_store() {
+fn regression_a_hung_first_host_does_not_hang_the_store() {
     if !wanted("hung first host") {
         return;
     }
@@ -1227,13 +1315,22 @@ fn a_hung_first_host_does_not_hang_the_store() {
     thread::spawn(move || {
         let start = Instant::now();
         let result = OrgStore::builder()
+            .pool_size(2)
             .pool_timeout(Duration::from_secs(3))
             .commit_deadline(COMMIT_DEADLINE)
             .postgres(&url)
-            .and_then(|store| store.create(NewOrganization::new("x")));
+            .and_then(|store| {
+                let org = store.create(NewOrganization::new("x"))?;
+                // A second connection (the first is held by the snapshot) goes past the hung
+                // host as well.
+                let snapshot = store.begin_read()?;
+                store.create(NewOrganization::new("y"))?;
+                drop(snapshot);
+                Ok(org)
+            });
         let _ = tx.send((start.elapsed(), result.map(|org| org.id)));
     });
-    let bound = Duration::from_secs(2) + Duration::from_secs(3);
+    let bound = Duration::from_secs(2) * 2 + Duration::from_secs(2);
     let ended = rx.recv_timeout(bound);
     let thawed = Instant::now();
     cluster.thaw(hung);
@@ -1245,12 +1342,19 @@ fn a_hung_first_host_does_not_hang_the_store() {
         "hung first host: within {}: {ended:?}; after the thaw: {after_thaw:?}",
         ms(bound)
     );
-    assert!(
-        ended.is_ok(),
-        "opening a store whose first host hangs did not end within {} (connect_timeout=2); once \
-         that host ran again it ended {} later as {:?}",
-        ms(bound),
-        after_thaw.as_ref().map_or("never".into(), |(d, _)| ms(*d)),
-        after_thaw.map(|(_, (_, r))| r)
-    );
+    match ended {
+        Ok((_, Ok(_))) => {}
+        Ok((took, Err(e))) => panic!(
+            "opening a store whose first host hangs failed after {}: {}",
+            ms(took),
+            describe(&e)
+        ),
+        Err(_) => panic!(
+            "opening a store whose first host hangs did not end within {} (connect_timeout=2); \
+             once that host ran again it ended {} later as {:?}",
+            ms(bound),
+            after_thaw.as_ref().map_or("never".into(), |(d, _)| ms(*d)),
+            after_thaw.map(|(_, (_, r))| r)
+        ),
+    }
 }

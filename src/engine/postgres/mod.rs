@@ -2,7 +2,10 @@
 //! applications whose instances outgrow one host. The only module that names the client
 //! library.
 //!
-//! - Connections come from a small pool ([`pool`]), over TLS as `sslmode` says ([`tls`]).
+//! - Connections come from a small pool ([`pool`]), over TLS as `sslmode` says ([`tls`]). A
+//!   connection is opened on one host of the URL at a time, each attempt bounded as a whole by
+//!   `connect_timeout` (10 s when the URL gives none), so a host that hangs is passed over
+//!   ([`connect`]).
 //! - The schema and every statement are in [`sql`]; each storage step is one statement, so a
 //!   create is one round trip.
 //! - Read transactions are `REPEATABLE READ READ ONLY` snapshots; a one-shot read is a single
@@ -10,14 +13,18 @@
 //! - Write transactions run at `SERIALIZABLE`, each operation under a savepoint, so one that
 //!   fails leaves the transaction usable. A one-shot create is a single autocommitted statement;
 //!   other one-shot writes begin their transaction with their first read.
-//! - A commit (or a one-shot statement that commits) has a deadline ([`deadline`]); cut short,
-//!   or cut off by a lost connection, it is [`Error::OutcomeUnknown`], never `Ok`.
+//! - A commit (or a one-shot statement that commits) has a deadline ([`deadline`]): cancelled
+//!   then, and its connection shut down ([`socket`]) if the server still does not answer a
+//!   grace later. Cut short, or cut off by a lost connection, it is [`Error::OutcomeUnknown`],
+//!   never `Ok`.
 //! - Ids are assigned from this process's last id, not a shared row: time-ordered ULIDs across
 //!   instances, strictly increasing within one.
 
+mod connect;
 mod deadline;
 mod error;
 mod pool;
+mod socket;
 mod sql;
 mod tls;
 
@@ -28,6 +35,7 @@ use std::time::Duration;
 use postgres::types::ToSql;
 use postgres::Row;
 
+use self::connect::Connector;
 use self::deadline::Deadlines;
 use self::error::{is_cancel, is_connection_loss, pg_error, PgResultExt};
 use self::pool::{Conn, Pool, Pooled};
@@ -91,11 +99,9 @@ impl Engine {
         };
         let deadlines = Deadlines::new(tls.clone());
         let pool = Arc::new(Pool::new(
-            config,
-            tls,
+            Connector::new(config, tls, setup)?,
             options.pool_size,
             options.checkout_timeout,
-            setup,
         ));
         let engine = Engine {
             inner: Arc::new(Inner {
@@ -513,13 +519,14 @@ impl PgWrite {
         let mut conn = self.conn.try_borrow_mut().map_err(|_| busy())?;
         let statement = conn.statement(sql)?;
         conn.clear_warning();
-        let watch = self
-            .inner
-            .deadlines
-            .watch(conn.client.cancel_token(), self.inner.commit_deadline);
+        let watch = self.inner.deadlines.watch(
+            conn.client.cancel_token(),
+            conn.socket(),
+            self.inner.commit_deadline,
+        );
         let result = conn.client.query(&statement, params);
-        let rows = settle(result, &watch, &mut conn, Some(id))?;
-        Ok(rows)
+        let ended = watch.end();
+        settle(result, ended, &mut conn, Some(id))
     }
 
     /// Commits: durable (as configured) and visible, or an error saying whether it may have
@@ -537,13 +544,15 @@ impl PgWrite {
         };
         let mut conn = self.conn.try_borrow_mut().map_err(|_| busy())?;
         conn.clear_warning();
-        let watch = self
-            .inner
-            .deadlines
-            .watch(conn.client.cancel_token(), self.inner.commit_deadline);
+        let watch = self.inner.deadlines.watch(
+            conn.client.cancel_token(),
+            conn.socket(),
+            self.inner.commit_deadline,
+        );
         let result = conn.client.batch_execute("COMMIT");
+        let ended = watch.end();
         self.open.set(false);
-        settle(result, &watch, &mut conn, id.as_ref())
+        settle(result, ended, &mut conn, id.as_ref())
     }
 
     /// Rolls back.
@@ -572,12 +581,13 @@ impl Drop for PgWrite {
     }
 }
 
-/// The outcome of a statement that commits: its result, unless its deadline cut it short or
-/// the server warned (a cancelled wait for replication), or the connection went: then whether
-/// it took effect is unknown.
+/// The outcome of a statement that commits: its result, unless its deadline cut it short, the
+/// server warned (a cancelled wait for replication), or the connection went: then whether it
+/// took effect is unknown. A connection whose deadline passed is not reused: a cancel sent for
+/// it may still be on its way, and would hit its next statement.
 fn settle<T>(
     result: std::result::Result<T, postgres::Error>,
-    watch: &deadline::Watch,
+    ended: deadline::Ended,
     conn: &mut Pooled,
     id: Option<&OrgId>,
 ) -> Result<T> {
@@ -585,13 +595,28 @@ fn settle<T>(
         id: id.cloned(),
         message: why.to_owned(),
     };
+    if ended.fired {
+        conn.spoil();
+    }
     match result {
-        Ok(_) if watch.fired() || conn.warned() => Err(unknown(
+        Ok(_) if ended.cut => Err(unknown(
+            "the commit outlived its deadline and the connection was cut as it ended; it may \
+             have taken effect",
+        )),
+        Ok(_) if conn.warned() => Err(unknown(
             "the commit outlived its deadline waiting for replication and was cut short; it \
              may be committed on the primary and not on a standby",
         )),
+        Ok(_) if ended.fired => Err(unknown(
+            "the commit outlived its deadline and was cancelled as it ended; it may have taken \
+             effect",
+        )),
         Ok(v) => Ok(v),
-        Err(e) if is_connection_loss(&e) || is_cancel(&e) || watch.fired() => {
+        Err(_) if ended.cut => Err(unknown(
+            "the server did not answer within the commit deadline, nor to the cancel that \
+             followed, so the connection was closed; the commit may have taken effect",
+        )),
+        Err(e) if is_connection_loss(&e) || is_cancel(&e) || ended.fired => {
             conn.spoil();
             Err(unknown(&format!(
                 "the connection was lost or cut while committing ({e})"

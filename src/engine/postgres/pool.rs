@@ -9,13 +9,18 @@ use std::time::{Duration, Instant};
 
 use postgres::{Client, Statement};
 
-use super::error::{pg_error, PgResultExt};
-use super::tls::Tls;
+use super::connect::Connector;
+use super::error::PgResultExt;
+use super::socket::Socket;
 use crate::error::{Error, Result};
 
 /// A connection and what it has prepared.
 pub(crate) struct Conn {
+    // Declared (so dropped) before `socket`, which keeps the socket open until it drops too.
     pub(crate) client: Client,
+    /// Our own descriptor of the connection's socket, when it was found: the commit deadline
+    /// shuts it down if the server stops answering ([`super::deadline`]).
+    socket: Option<Arc<Socket>>,
     statements: HashMap<String, Statement>,
     /// Set by the server's WARNING notices (the cancelled wait for synchronous replication is
     /// one), cleared before each commit.
@@ -33,6 +38,11 @@ impl Conn {
         Ok(s)
     }
 
+    /// The connection's socket, when known, for the commit deadline to cut.
+    pub(crate) fn socket(&self) -> Option<Arc<Socket>> {
+        self.socket.clone()
+    }
+
     /// Forgets whether the server warned, before a statement whose warnings matter.
     pub(crate) fn clear_warning(&self) {
         self.warned.store(false, Ordering::SeqCst);
@@ -45,12 +55,9 @@ impl Conn {
 }
 
 pub(crate) struct Pool {
-    config: postgres::Config,
-    tls: Tls,
+    connector: Connector,
     size: usize,
     checkout: Duration,
-    /// Runs once on every new connection (session settings).
-    setup: String,
     state: Mutex<State>,
     returned: Condvar,
 }
@@ -62,19 +69,11 @@ struct State {
 }
 
 impl Pool {
-    pub(crate) fn new(
-        config: postgres::Config,
-        tls: Tls,
-        size: usize,
-        checkout: Duration,
-        setup: String,
-    ) -> Pool {
+    pub(crate) fn new(connector: Connector, size: usize, checkout: Duration) -> Pool {
         Pool {
-            config,
-            tls,
+            connector,
             size: size.max(1),
             checkout,
-            setup,
             state: Mutex::new(State {
                 idle: Vec::new(),
                 busy: 0,
@@ -127,21 +126,19 @@ impl Pool {
         }
     }
 
+    /// A new connection ([`Connector::open`]: each host in turn, each attempt bounded by
+    /// `connect_timeout`), its session set up and its socket found.
     fn connect(&self) -> Result<Conn> {
         let warned = Arc::new(AtomicBool::new(false));
-        let mut config = self.config.clone();
         let flag = Arc::clone(&warned);
-        config.notice_callback(move |notice| {
+        let opened = self.connector.open(move |notice| {
             if notice.severity() == "WARNING" {
                 flag.store(true, Ordering::SeqCst);
             }
-        });
-        let mut client = self.tls.connect(&config).map_err(pg_error)?;
-        if !self.setup.is_empty() {
-            client.batch_execute(&self.setup).pg()?;
-        }
+        })?;
         Ok(Conn {
-            client,
+            client: opened.client,
+            socket: opened.socket.map(Arc::new),
             statements: HashMap::new(),
             warned,
         })

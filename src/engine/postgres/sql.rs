@@ -25,6 +25,12 @@ pub(crate) const FORMAT_VERSION: i64 = 1;
 /// Count stripes per region.
 pub(crate) const STRIPES: i16 = 16;
 
+/// A connection's addresses as the server sees them: the client's (ours) and its own, as text
+/// and port; NULL over a Unix-domain socket. Asked once per connection, to find its socket
+/// ([`super::socket`]); a server that lacks these functions only means it is not found.
+pub(crate) const ADDRESSES: &str = "SELECT host(inet_client_addr()), inet_client_port(), \
+     host(inet_server_addr()), inet_server_port()";
+
 pub(crate) fn kind(field: UniqueField) -> i16 {
     match field {
         UniqueField::ExternalId => 1,
