@@ -144,7 +144,10 @@ fn variant(rows: &[Row]) -> Option<String> {
     };
     let parts: Vec<String> = [
         note("cache").filter(|n| {
-            !n.starts_with(&format!("{} MiB", orgstore::DEFAULT_CACHE_SIZE / 1024 / 1024))
+            !n.starts_with(&format!(
+                "{} MiB",
+                orgstore::DEFAULT_CACHE_SIZE / 1024 / 1024
+            ))
         }),
         note("allocator").filter(|n| n.contains("GLIBC_TUNABLES")),
     ]
