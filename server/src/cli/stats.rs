@@ -39,8 +39,8 @@ pub struct StatsReport {
     pub db: String,
     /// `"redb"` (a store file) or `"postgres"`.
     pub engine: &'static str,
-    /// The file's size, in bytes (free pages inside it included); `null` for a PostgreSQL
-    /// store.
+    /// The file's size, in bytes (free pages inside it included), measured once the store is
+    /// closed again, so it is the size the file keeps at rest; `null` for a PostgreSQL store.
     pub file_size: Option<u64>,
     /// Bytes still available to this user on the file system holding the store file (`null`
     /// where it cannot be told, and for a PostgreSQL store).
@@ -75,6 +75,9 @@ pub fn run(args: &StatsArgs) -> CliResult {
         by_region.insert(region.as_str(), snap.count(Some(region))?);
     }
     drop(snap);
+    // Closing writes the allocator state and may move the file's end: measure the file as it
+    // rests, not as it was while open.
+    drop(store);
     let on_file = args.store.postgres.is_none();
     print_json(&StatsReport {
         db: args.store.name(),

@@ -32,7 +32,7 @@ fn stats_counts_per_region_and_sizes() {
     assert_eq!(
         stats["file_size"],
         std::fs::metadata(&s.db).unwrap().len(),
-        "measured after the open"
+        "measured as the file rests, closed"
     );
     assert!(stats["filesystem_available"].as_u64().unwrap() > 0);
     let missing = s.path("missing.redb");
