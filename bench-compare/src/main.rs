@@ -572,25 +572,10 @@ fn machine_rows(n: u64) -> Vec<Row> {
             ),
         ),
     ];
-    // fsync cost of the disk the engines used: 4 KiB write + fdatasync, median of 200.
+    // fsync cost of the disk the engines used.
     let dir = std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
-    if let Ok(tmp) = tempfile::tempfile_in(&dir) {
-        use std::io::Write;
-        let mut f = tmp;
-        let mut samples = Samples::default();
-        for _ in 0..200 {
-            samples.time(|| {
-                f.write_all(&[7u8; 4096]).expect("write");
-                f.sync_data().expect("sync");
-            });
-        }
-        rows.push(note(
-            "fsync",
-            format!(
-                "4 KiB write + fdatasync: median {} µs (disk of the temp directory)",
-                samples.median() / 1000
-            ),
-        ));
+    if let Some(fsync) = workload::fsync_note(&dir) {
+        rows.push(note("fsync", fsync));
     }
     rows
 }

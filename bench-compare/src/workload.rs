@@ -175,3 +175,21 @@ pub fn io_written() -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// The disk's price of one durable write, as a machine note: a 4 KiB write and `fdatasync` on
+/// a temp file in `dir`, median of 200; `None` when no temp file can be made there.
+pub fn fsync_note(dir: &std::path::Path) -> Option<String> {
+    use std::io::Write as _;
+    let mut f = tempfile::tempfile_in(dir).ok()?;
+    let mut samples = Samples::default();
+    for _ in 0..200 {
+        samples.time(|| {
+            f.write_all(&[7u8; 4096]).expect("write");
+            f.sync_data().expect("sync");
+        });
+    }
+    Some(format!(
+        "4 KiB write + fdatasync: median {} µs (disk of the temp directory)",
+        samples.median() / 1000
+    ))
+}

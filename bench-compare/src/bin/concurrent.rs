@@ -443,22 +443,8 @@ fn notes(a: &Args) -> Vec<ConcurrentRow> {
             },
         ),
     ];
-    if let Ok(mut f) = tempfile::tempfile_in(bench_dir()) {
-        use std::io::Write as _;
-        let mut samples = Samples::default();
-        for _ in 0..200 {
-            samples.time(|| {
-                f.write_all(&[7u8; 4096]).expect("write");
-                f.sync_data().expect("sync");
-            });
-        }
-        rows.push(note(
-            "fsync",
-            format!(
-                "4 KiB write + fdatasync: median {} µs (disk of the temp directory)",
-                samples.median() / 1000
-            ),
-        ));
+    if let Some(fsync) = workload::fsync_note(&bench_dir()) {
+        rows.push(note("fsync", fsync));
     }
     rows
 }
