@@ -93,6 +93,42 @@ fn sigkill_child() {
     }
 }
 
+/// Runs the ignored test `child` of this binary on the store at `path`, with `env` set, kills
+/// it (SIGKILL) after `after`, and returns what it printed.
+fn run_and_kill(
+    exe: &std::path::Path,
+    child: &str,
+    path: &std::path::Path,
+    env: (&str, String),
+    after: Duration,
+) -> String {
+    let mut process = Command::new(exe)
+        .args([
+            "--exact",
+            child,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PATH_ENV, path)
+        .env(env.0, env.1)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    process.kill().unwrap(); // SIGKILL
+    let _ = process.wait().unwrap();
+    let mut out = String::new();
+    process
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    out
+}
+
 #[test]
 fn every_acknowledged_write_survives_sigkill() {
     let seed = common::seed("sigkill");
@@ -105,30 +141,13 @@ fn every_acknowledged_write_survives_sigkill() {
     let mut landed = 0u64; // transactions known to be in the file
     let mut in_flight_landed = 0u64;
     for cycle in 0..cycles {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "sigkill_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(PATH_ENV, &path)
-            .env(START_ENV, (landed + 1).to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(5 + rng.below(60)));
-        child.kill().unwrap(); // SIGKILL
-        let _ = child.wait().unwrap();
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
+        let out = run_and_kill(
+            &exe,
+            "sigkill_child",
+            &path,
+            (START_ENV, (landed + 1).to_string()),
+            Duration::from_millis(5 + rng.below(60)),
+        );
         let acked = out
             .lines()
             // The test harness may print its own "test sigkill_child ... " on the same line as
@@ -248,30 +267,13 @@ fn every_acknowledged_grouped_write_survives_sigkill() {
     let (mut acknowledged, mut in_flight_landed) = (0u64, 0u64);
     for cycle in 0..cycles {
         let starts: Vec<String> = landed.iter().map(u64::to_string).collect();
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "sigkill_grouped_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(PATH_ENV, &path)
-            .env(STARTS_ENV, starts.join(","))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(20 + rng.below(80)));
-        child.kill().unwrap(); // SIGKILL
-        let _ = child.wait().unwrap();
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
+        let out = run_and_kill(
+            &exe,
+            "sigkill_grouped_child",
+            &path,
+            (STARTS_ENV, starts.join(",")),
+            Duration::from_millis(20 + rng.below(80)),
+        );
         // The highest acknowledged create per thread, if any this cycle.
         let mut acked: [Option<u64>; WRITERS] = [None; WRITERS];
         for line in out.lines() {
