@@ -659,15 +659,5 @@ fn main() {
     }
     let mut rows = aggregate(raw, rounds as u64);
     rows.extend(machine_rows(orgs));
-    let text = serde_json::to_string_pretty(&rows).expect("json");
-    match json.first() {
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).expect("create the json's folder");
-            }
-            std::fs::write(path, text).expect("write json");
-            eprintln!("wrote {}", path.display());
-        }
-        None => println!("{text}"),
-    }
+    workload::write_json(&rows, json.first().map(PathBuf::as_path));
 }

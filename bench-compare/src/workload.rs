@@ -177,19 +177,33 @@ pub fn io_written() -> u64 {
 }
 
 /// The disk's price of one durable write, as a machine note: a 4 KiB write and `fdatasync` on
-/// a temp file in `dir`, median of 200; `None` when no temp file can be made there.
+/// a temp file in `dir`, median of 200; `None` when the file cannot be made or written there.
 pub fn fsync_note(dir: &std::path::Path) -> Option<String> {
     use std::io::Write as _;
     let mut f = tempfile::tempfile_in(dir).ok()?;
     let mut samples = Samples::default();
     for _ in 0..200 {
-        samples.time(|| {
-            f.write_all(&[7u8; 4096]).expect("write");
-            f.sync_data().expect("sync");
-        });
+        samples
+            .time(|| f.write_all(&[7u8; 4096]).and_then(|()| f.sync_data()))
+            .ok()?;
     }
     Some(format!(
         "4 KiB write + fdatasync: median {} µs (disk of the temp directory)",
         samples.median() / 1000
     ))
+}
+
+/// Writes `rows` as pretty JSON to `path` (its folder created if missing), or to stdout.
+pub fn write_json(rows: &impl serde::Serialize, path: Option<&std::path::Path>) {
+    let text = serde_json::to_string_pretty(rows).expect("json");
+    match path {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).expect("create the json's folder");
+            }
+            std::fs::write(path, text).expect("write json");
+            eprintln!("wrote {}", path.display());
+        }
+        None => println!("{text}"),
+    }
 }

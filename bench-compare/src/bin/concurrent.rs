@@ -53,7 +53,7 @@ mod engines;
 mod concurrent_rows;
 
 use std::os::unix::fs::FileExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -449,20 +449,6 @@ fn notes(a: &Args) -> Vec<ConcurrentRow> {
     rows
 }
 
-fn write_json(rows: &[ConcurrentRow], path: Option<&Path>) {
-    let text = serde_json::to_string_pretty(rows).expect("json");
-    match path {
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).expect("create the json's folder");
-            }
-            std::fs::write(path, text).expect("write json");
-            eprintln!("wrote {}", path.display());
-        }
-        None => println!("{text}"),
-    }
-}
-
 fn main() {
     let a = args();
     eprintln!("seed {} (repeat with --seed {})", a.seed, a.seed);
@@ -498,5 +484,5 @@ fn main() {
         }
     }
     rows.extend(notes(&a));
-    write_json(&rows, a.json.as_deref());
+    workload::write_json(&rows, a.json.as_deref());
 }

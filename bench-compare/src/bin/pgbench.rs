@@ -370,17 +370,7 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |p| p.get())
         ));
     }
-    let text = serde_json::to_string_pretty(&rows).unwrap();
-    match &a.json {
-        Some(path) => {
-            if let Some(dir) = std::path::Path::new(path).parent() {
-                std::fs::create_dir_all(dir).unwrap();
-            }
-            std::fs::write(path, text).unwrap();
-            eprintln!("wrote {path}");
-        }
-        None => println!("{text}"),
-    }
+    workload::write_json(&rows, a.json.as_deref().map(std::path::Path::new));
 }
 
 /// `threads` writers, each made by `make`, calling it with fresh tenant numbers for `seconds`:

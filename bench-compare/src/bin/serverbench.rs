@@ -49,12 +49,11 @@
 //! `BENCH_KEEP` keeps it (the store, the request log, the wrk scripts, h2load's logs).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -78,6 +77,9 @@ use tokio::task::JoinSet;
 
 #[path = "../server_rows.rs"]
 mod server_rows;
+#[path = "../workload.rs"]
+#[allow(dead_code)]
+mod workload;
 
 use server_rows::ServerRow;
 
@@ -637,20 +639,6 @@ fn note(op: &str, text: String) -> ServerRow {
     }
 }
 
-/// Median of 200 × (4 KiB write + fdatasync) in `dir`, in µs.
-fn fsync_us(dir: &Path) -> Option<u64> {
-    let mut f = tempfile::tempfile_in(dir).ok()?;
-    let mut samples = Vec::new();
-    for _ in 0..200 {
-        let start = Instant::now();
-        f.write_all(&[7u8; 4096]).ok()?;
-        f.sync_data().ok()?;
-        samples.push(start.elapsed().as_micros() as u64);
-    }
-    samples.sort_unstable();
-    Some(samples[samples.len() / 2])
-}
-
 /// The run's folder: removed at the end, or kept (`BENCH_KEEP`).
 enum Kept {
     Temp(tempfile::TempDir),
@@ -985,25 +973,12 @@ fn main() {
             "the server's request log off (no subscriber)".into()
         },
     ));
-    if let Some(us) = fsync_us(dir.path()) {
-        rows.push(note(
-            "fsync",
-            format!("4 KiB write + fdatasync: median {us} µs (disk of the temp directory)"),
-        ));
+    if let Some(fsync) = workload::fsync_note(dir.path()) {
+        rows.push(note("fsync", fsync));
     }
     let errors: u64 = rows.iter().filter_map(|r| r.errors).sum();
     if errors > 0 {
         eprintln!("serverbench: warning: {errors} requests to the server failed (see `errors`)");
     }
-    let text = serde_json::to_string_pretty(&rows).expect("json");
-    match &s.json {
-        Some(path) => {
-            if let Some(parent) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).expect("create the json's folder");
-            }
-            std::fs::write(path, text).expect("write json");
-            eprintln!("wrote {}", path.display());
-        }
-        None => println!("{text}"),
-    }
+    workload::write_json(&rows, s.json.as_deref());
 }
