@@ -131,38 +131,34 @@ fn targets(rows: &[Row], n: u64) -> Vec<Target> {
         vs(op, "sqlite", 1.25, false);
     }
     vs("list_first_page", "native_db", 1.0, true);
-    if let (Some(file), Some(allocated)) = (
-        find(rows, "orgstore", "file_size", n).and_then(value),
-        find(rows, "orgstore", "allocated_bytes", n).and_then(value),
-    ) {
-        out.push(Target {
-            what: "orgstore: file size as closed / allocated pages".into(),
-            measured: file / allocated,
-            limit: 1.2,
-            strict: false,
-        });
-    }
-    if let Some(bytes) =
-        find(rows, "orgstore", "bytes_written_per_durable_create", n).and_then(value)
-    {
-        out.push(Target {
-            what: "orgstore: KB written per durable create".into(),
-            measured: bytes / 1000.0,
-            limit: 22.0,
-            strict: false,
-        });
-    }
-    if let (Some(deep), Some(first)) = (
-        find(rows, "orgstore", "list_deep_page", n).and_then(value),
-        find(rows, "orgstore", "list_first_page", n).and_then(value),
-    ) {
-        out.push(Target {
-            what: "orgstore: deep page / first page".into(),
-            measured: deep / first,
-            limit: 1.5,
-            strict: false,
-        });
-    }
+    // Targets on OrgStore's own figures.
+    let own = |op: &str| find(rows, "orgstore", op, n).and_then(value);
+    let own_ratio = |a: &str, b: &str| own(a).zip(own(b)).map(|(a, b)| a / b);
+    let mut push = |what: &str, measured: Option<f64>, limit: f64| {
+        if let Some(measured) = measured {
+            out.push(Target {
+                what: format!("orgstore: {what}"),
+                measured,
+                limit,
+                strict: false,
+            });
+        }
+    };
+    push(
+        "file size as closed / allocated pages",
+        own_ratio("file_size", "allocated_bytes"),
+        1.2,
+    );
+    push(
+        "KB written per durable create",
+        own("bytes_written_per_durable_create").map(|b| b / 1000.0),
+        22.0,
+    );
+    push(
+        "deep page / first page",
+        own_ratio("list_deep_page", "list_first_page"),
+        1.5,
+    );
     out
 }
 
