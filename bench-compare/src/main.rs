@@ -446,7 +446,7 @@ fn peak_rss() -> u64 {
 fn child(engine: &str, n: u64) -> Vec<Row> {
     let dir = tempfile::Builder::new()
         .prefix("bench-compare-")
-        .tempdir_in(std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from))
+        .tempdir_in(workload::bench_dir())
         .expect("temp dir");
     let path = dir.path().join(format!("{engine}.db"));
     // Diagnostic: keep the engine's file (with BENCH_STOP_AFTER, as it stood after that phase).
@@ -573,8 +573,7 @@ fn machine_rows(n: u64) -> Vec<Row> {
         ),
     ];
     // fsync cost of the disk the engines used.
-    let dir = std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
-    if let Some(fsync) = workload::fsync_note(&dir) {
+    if let Some(fsync) = workload::fsync_note(&workload::bench_dir()) {
         rows.push(note("fsync", fsync));
     }
     rows

@@ -207,3 +207,8 @@ pub fn write_json(rows: &impl serde::Serialize, path: Option<&std::path::Path>) 
         None => println!("{text}"),
     }
 }
+
+/// Where the benchmarks make their stores and temp files: `BENCH_DIR`, or the temp directory.
+pub fn bench_dir() -> std::path::PathBuf {
+    std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, std::path::PathBuf::from)
+}

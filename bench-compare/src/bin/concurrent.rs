@@ -319,15 +319,11 @@ impl orgstore::StorageBackend for CountingFile {
     }
 }
 
-fn bench_dir() -> PathBuf {
-    std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from)
-}
-
 /// One point: a fresh store of `engine` in a fresh temp directory.
 fn point(engine: &str, op: Op, threads: usize, a: &Args) -> ConcurrentRow {
     let dir = tempfile::Builder::new()
         .prefix("bench-concurrent-")
-        .tempdir_in(bench_dir())
+        .tempdir_in(workload::bench_dir())
         .expect("temp dir");
     let path = dir.path().join(format!("{engine}.db"));
     match engine {
@@ -443,7 +439,7 @@ fn notes(a: &Args) -> Vec<ConcurrentRow> {
             },
         ),
     ];
-    if let Some(fsync) = workload::fsync_note(&bench_dir()) {
+    if let Some(fsync) = workload::fsync_note(&workload::bench_dir()) {
         rows.push(note("fsync", fsync));
     }
     rows

@@ -685,7 +685,7 @@ fn main() {
     let load_before = loadavg();
     let dir = tempfile::Builder::new()
         .prefix("serverbench-")
-        .tempdir_in(std::env::var_os("BENCH_DIR").map_or_else(std::env::temp_dir, PathBuf::from))
+        .tempdir_in(workload::bench_dir())
         .expect("temp dir");
     // Diagnostic: keep the store, the scripts and h2load's logs.
     let dir = if std::env::var_os("BENCH_KEEP").is_some() {
