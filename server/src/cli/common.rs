@@ -638,6 +638,9 @@ pub fn progress(total: Option<u64>, bytes: bool) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
     }
+    // Drawn once now: with the steady tick on, updates no longer draw, and the first tick
+    // comes later, so work shorter than a tick would show no bar at all.
+    bar.tick();
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
